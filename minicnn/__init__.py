@@ -1,0 +1,29 @@
+"""minicnn: a from-scratch convolution engine with a small autograd core.
+
+Written to be read: every op is a Function with its backward beside its forward, conv2d has
+several algorithms side by side, and the API mirrors PyTorch's CNN subset so that
+``import minicnn as torch`` runs a PyTorch CNN program. torch is never imported here.
+"""
+from . import autograd, backends, cuda, dtypes
+from .autograd import enable_grad, gradcheck, is_grad_enabled, no_grad, set_grad_enabled
+from .device import device
+from .dtypes import (
+    bool, double, float, float16, float32, float64, get_default_dtype, half, int, int8, int16,
+    int32, int64, long, set_default_dtype, short, uint8,
+)
+from .random import Generator, get_rng_state, manual_seed, seed, set_rng_state
+from .tensor import (
+    Tensor, abs, allclose, arange, argmax, argmin, as_tensor, cat, clamp, clip, concat,
+    concatenate, empty, equal, exp, eye, flatten, from_numpy, full, is_tensor, linspace, log,
+    log_softmax, matmul, max, maximum, mean, min, minimum, numel, ones, ones_like, permute, rand,
+    randint, randn, randperm, relu, reshape, sigmoid, softmax, sqrt, squeeze, stack, std, sum,
+    tanh, tensor, transpose, unsqueeze, var, where, zeros, zeros_like,
+)
+from . import functional, nn, optim, utils, vision, models  # noqa: E402  (need Tensor first)
+from .serialization import load, save  # noqa: E402
+
+__version__ = "0.1.0"
+
+
+def is_floating_point(t: Tensor) -> "bool":
+    return t.is_floating_point()

@@ -1,0 +1,105 @@
+"""The unit of autograd: a ``Function`` with a forward and a backward over raw arrays.
+
+A Function works on the backend's arrays (NumPy or CuPy), never on Tensors: ``apply``
+unwraps the Tensor arguments, calls ``forward(ctx, *arrays)``, wraps the result and — when
+any input requires grad and grad mode is on — records a :class:`Node` that remembers the
+inputs and the ``ctx`` for the backward pass. ``backward(ctx, *grad_outputs)`` returns one
+gradient (or ``None``) per positional argument of ``forward``.
+
+This mirrors ``torch.autograd.Function`` with one simplification: backward is not itself
+differentiated, so gradients are plain arrays and the per-op overhead stays small.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import grad_mode
+
+
+def _as_array(out):
+    # NumPy reductions over every axis return a scalar (np.float32 …), not a 0-d array.
+    return np.asarray(out) if isinstance(out, np.generic) else out
+
+
+class Context:
+    """Scratch space a Function's forward leaves for its backward."""
+
+    __slots__ = ("saved_tensors", "needs_input_grad", "__dict__")
+
+    def save_for_backward(self, *arrays: Any) -> None:
+        self.saved_tensors = arrays
+
+
+class Node:
+    """One recorded call of a Function in the graph.
+
+    ``inputs`` holds, per positional argument, the Tensor that was passed (or ``None`` for a
+    non-Tensor argument or one that does not require grad). ``hooks`` maps an output index to
+    the hooks registered on that output with ``Tensor.register_hook``.
+    """
+
+    __slots__ = ("function", "ctx", "inputs", "n_outputs", "hooks")
+
+    def __init__(self, function, ctx, inputs, n_outputs):
+        self.function = function
+        self.ctx = ctx
+        self.inputs = inputs
+        self.n_outputs = n_outputs
+        self.hooks = None
+
+    def __repr__(self):
+        return f"<{self.function.__name__}Backward>"
+
+    def name(self) -> str:
+        return f"{self.function.__name__}Backward"
+
+
+class Function:
+    """Base class: subclass and define static ``forward(ctx, ...)`` and ``backward(ctx, ...)``.
+
+    ``forward`` may return one array or a tuple of arrays; outputs with a non-float dtype
+    (indices, masks) are never differentiated.
+    """
+
+    @staticmethod
+    def forward(ctx: Context, *args: Any, **kwargs: Any):
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: Context, *grad_outputs: Any):
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *args: Any, **kwargs: Any):
+        from ..tensor import Tensor  # the one cycle in the package: Tensor methods call apply
+
+        ctx = Context()
+        raw = []
+        needs = []
+        any_needs = False
+        for a in args:
+            if isinstance(a, Tensor):
+                raw.append(a.array)
+                needs.append(a.requires_grad)
+                any_needs = any_needs or a.requires_grad
+            else:
+                raw.append(a)
+                needs.append(False)
+        record = any_needs and grad_mode._state.enabled
+        ctx.needs_input_grad = tuple(needs)
+        out = cls.forward(ctx, *raw, **kwargs)
+        out = tuple(_as_array(o) for o in out) if isinstance(out, tuple) else _as_array(out)
+
+        if not record:
+            if isinstance(out, tuple):
+                return tuple(Tensor(o) for o in out)
+            return Tensor(out)
+
+        inputs = tuple(a if (n and isinstance(a, Tensor)) else None for a, n in zip(args, needs))
+        if isinstance(out, tuple):
+            node = Node(cls, ctx, inputs, len(out))
+            return tuple(Tensor._from_node(o, node, i) for i, o in enumerate(out))
+        node = Node(cls, ctx, inputs, 1)
+        return Tensor._from_node(out, node, 0)

@@ -1,0 +1,186 @@
+"""Elementwise arithmetic and math, with broadcasting-aware gradients."""
+from __future__ import annotations
+
+from ..autograd import Function
+from ..backends import array_module
+from .broadcast import sum_to_shape
+
+
+def _shape(x):
+    return getattr(x, "shape", ())
+
+
+class Add(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.shapes = _shape(a), _shape(b)
+        return a + b
+
+    @staticmethod
+    def backward(ctx, g):
+        sa, sb = ctx.shapes
+        n = ctx.needs_input_grad
+        return (sum_to_shape(g, sa) if n[0] else None, sum_to_shape(g, sb) if n[1] else None)
+
+
+class Sub(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.shapes = _shape(a), _shape(b)
+        return a - b
+
+    @staticmethod
+    def backward(ctx, g):
+        sa, sb = ctx.shapes
+        n = ctx.needs_input_grad
+        return (sum_to_shape(g, sa) if n[0] else None, sum_to_shape(-g, sb) if n[1] else None)
+
+
+class Mul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        n = ctx.needs_input_grad
+        return (
+            sum_to_shape(g * b, _shape(a)) if n[0] else None,
+            sum_to_shape(g * a, _shape(b)) if n[1] else None,
+        )
+
+
+class Div(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a / b
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        n = ctx.needs_input_grad
+        return (
+            sum_to_shape(g / b, _shape(a)) if n[0] else None,
+            sum_to_shape(-g * a / (b * b), _shape(b)) if n[1] else None,
+        )
+
+
+class Pow(Function):
+    """``a ** b`` for a tensor base; the exponent may be a tensor or a number."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        out = a**b
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, out = ctx.saved_tensors
+        xp = array_module(out)
+        n = ctx.needs_input_grad
+        ga = sum_to_shape(g * b * a ** (b - 1), _shape(a)) if n[0] else None
+        gb = sum_to_shape(g * out * xp.log(a), _shape(b)) if n[1] else None
+        return ga, gb
+
+
+class Neg(Function):
+    @staticmethod
+    def forward(ctx, a):
+        return -a
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g
+
+
+class Exp(Function):
+    @staticmethod
+    def forward(ctx, a):
+        out = array_module(a).exp(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g * out
+
+
+class Log(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return array_module(a).log(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return g / a
+
+
+class Sqrt(Function):
+    @staticmethod
+    def forward(ctx, a):
+        out = array_module(a).sqrt(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g / (2 * out)
+
+
+class Abs(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return abs(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return g * array_module(a).sign(a)
+
+
+class Clamp(Function):
+    """Clip to [min, max]; the gradient passes only where the input was inside (torch's rule)."""
+
+    @staticmethod
+    def forward(ctx, a, min=None, max=None):
+        xp = array_module(a)
+        inside = xp.ones(a.shape, dtype=bool)
+        if min is not None:
+            inside &= a >= min
+        if max is not None:
+            inside &= a <= max
+        ctx.save_for_backward(inside)
+        return xp.clip(a, min, max).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        (inside,) = ctx.saved_tensors
+        return g * inside
+
+
+class Where(Function):
+    @staticmethod
+    def forward(ctx, condition, a, b):
+        ctx.condition = condition
+        ctx.shapes = _shape(a), _shape(b)
+        return array_module(condition).where(condition, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        c = ctx.condition
+        sa, sb = ctx.shapes
+        n = ctx.needs_input_grad
+        return (
+            None,
+            sum_to_shape(g * c, sa) if n[1] else None,
+            sum_to_shape(g * ~c, sb) if n[2] else None,
+        )
