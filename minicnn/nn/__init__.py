@@ -1,1 +1,2 @@
 """(being written)"""
+from . import functional  # noqa: F401

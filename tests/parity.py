@@ -1,0 +1,115 @@
+"""The parity harness: run the same computation in minicnn and torch, compare everything.
+
+Typical use in a test::
+
+    x = rand(2, 3, 7, 7, dtype=dtype)                 # NumPy array, fresh random values
+    mini_out, torch_out = run_both(lambda lib, F, x, w: F.conv2d(x, w, stride=2),
+                                   x, w)               # tensors built from the same arrays
+    check_forward_and_grads(mini_out, torch_out, dtype)
+
+``run_both`` builds a minicnn tensor and a torch tensor (both requiring grad) from each
+NumPy input, calls ``fn`` once with each library, back-propagates the same random upstream
+gradient through both outputs and returns the pair of result bundles; ``check`` compares
+the outputs and every input gradient.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+
+import minicnn
+import minicnn.nn.functional as mF
+import torch.nn.functional as tF
+
+# Relative tolerances: float64 should agree to rounding, float32 to accumulated rounding.
+RTOL = {np.float64: 1e-9, np.float32: 2e-5}
+ATOL = {np.float64: 1e-11, np.float32: 2e-6}
+
+_rng = np.random.default_rng()
+
+
+def rand(*shape, dtype=np.float64) -> np.ndarray:
+    """Fresh standard-normal values (never zeros or ramps that could hide index errors)."""
+    return _rng.standard_normal(shape).astype(dtype)
+
+
+def to_numpy(t) -> np.ndarray:
+    if isinstance(t, torch.Tensor):
+        return t.detach().cpu().numpy()
+    return t.detach().numpy()
+
+
+def assert_close(got, want, dtype=np.float64, what: str = "", scale_rtol: float = 1.0) -> float:
+    """Assert ``got`` (minicnn or array) ≈ ``want`` (torch or array); return the worst relative error.
+
+    The error is measured relative to the largest magnitude in ``want`` so that values that
+    are near zero by cancellation do not blow up the ratio.
+    """
+    g = to_numpy(got) if not isinstance(got, np.ndarray) else got
+    w = to_numpy(want) if not isinstance(want, np.ndarray) else want
+    assert g.shape == w.shape, f"{what}: shape {g.shape} != torch {w.shape}"
+    dtype = np.dtype(dtype).type
+    scale = max(float(np.abs(w).max()) if w.size else 0.0, 1e-30)
+    err = float(np.abs(g.astype(np.float64) - w.astype(np.float64)).max()) / scale if w.size else 0.0
+    tol = RTOL[dtype] * scale_rtol + ATOL[dtype] / scale
+    assert err <= tol, f"{what}: max relative error {err:.3g} > {tol:.3g} (dtype {dtype.__name__})"
+    WORST[dtype.__name__] = max(WORST.get(dtype.__name__, 0.0), err)
+    return err
+
+
+WORST: dict[str, float] = {}
+
+
+@dataclass
+class Run:
+    out: object
+    inputs: list
+
+
+def run_both(fn: Callable, *arrays: np.ndarray, requires_grad=None, seed_grad: bool = True):
+    """Call ``fn(lib, F, *tensors)`` with lib = minicnn then torch; back-propagate one upstream grad.
+
+    ``requires_grad`` is a list of booleans per input (default: float inputs require grad).
+    Returns (mini Run, torch Run).
+    """
+    if requires_grad is None:
+        requires_grad = [a.dtype.kind == "f" for a in arrays]
+    runs = []
+    for lib, F in ((minicnn, mF), (torch, tF)):
+        tensors = []
+        for a, rg in zip(arrays, requires_grad):
+            t = lib.tensor(a.copy())
+            if rg:
+                t.requires_grad_(True)
+            tensors.append(t)
+        runs.append(Run(fn(lib, F, *tensors), tensors))
+    mini, ref = runs
+    if seed_grad:
+        outs_m = mini.out if isinstance(mini.out, tuple) else (mini.out,)
+        outs_t = ref.out if isinstance(ref.out, tuple) else (ref.out,)
+        for om, ot in zip(outs_m, outs_t):
+            if not ot.requires_grad:
+                continue
+            g = rand(*ot.shape, dtype=to_numpy(ot).dtype)
+            om.backward(minicnn.tensor(g), retain_graph=True)
+            ot.backward(torch.tensor(g), retain_graph=True)
+    return mini, ref
+
+
+def check(mini: Run, ref: Run, dtype, what: str = "", scale_rtol: float = 1.0) -> None:
+    """Compare outputs and the gradient of every input that requires grad."""
+    outs_m = mini.out if isinstance(mini.out, tuple) else (mini.out,)
+    outs_t = ref.out if isinstance(ref.out, tuple) else (ref.out,)
+    for k, (om, ot) in enumerate(zip(outs_m, outs_t)):
+        if ot.dtype in (torch.int64, torch.int32, torch.bool):
+            np.testing.assert_array_equal(to_numpy(om), to_numpy(ot), err_msg=f"{what}: output {k}")
+        else:
+            assert_close(om, ot, dtype, f"{what}: output {k}", scale_rtol)
+    for k, (tm, tt) in enumerate(zip(mini.inputs, ref.inputs)):
+        if tt.requires_grad:
+            assert tt.grad is not None, f"{what}: torch gave no grad for input {k}"
+            assert tm.grad is not None, f"{what}: minicnn gave no grad for input {k}"
+            assert_close(tm.grad, tt.grad, dtype, f"{what}: grad of input {k}", scale_rtol)
