@@ -1,0 +1,50 @@
+"""Turn a pytest-benchmark JSON file into the committed Markdown table.
+
+Each row is one (benchmark group, implementation): median time, GFLOP/s, the fraction of the
+NumPy sgemm peak measured at the start of the run, and the ratio to torch in the same group
+(> 1 means slower than torch).
+
+    python benchmarks/report.py benchmarks/results/conv.json
+"""
+from __future__ import annotations
+
+import json
+import sys
+from collections import defaultdict
+
+
+def table(path: str) -> str:
+    with open(path) as f:
+        run = json.load(f)
+    machine = run["machine_info"]
+    peak = machine.get("numpy_sgemm_peak_gflops")
+    groups: dict[str, dict[str, dict]] = defaultdict(dict)
+    for bench in run["benchmarks"]:
+        groups[bench["group"]][bench["extra_info"]["impl"]] = bench
+
+    lines = [
+        f"Run {run['datetime'][:19]} on {machine.get('cpu', {}).get('brand_raw', machine.get('processor'))}, "
+        f"{machine.get('cpu', {}).get('count', '?')} cores; torch {machine.get('torch')} "
+        f"({machine.get('torch_threads')} threads); NumPy BLAS {machine.get('minicnn_blas', {}).get('blas')}; "
+        f"OPENBLAS_CORETYPE {machine.get('minicnn_blas', {}).get('OPENBLAS_CORETYPE')}; "
+        f"NumPy sgemm peak {peak} GFLOP/s.",
+        "",
+        "| layer | pass | impl | median ms | GFLOP/s | % sgemm peak | ratio to torch |",
+        "|---|---|---|---:|---:|---:|---:|",
+    ]
+    for group, impls in groups.items():
+        torch_median = impls.get("torch", {}).get("stats", {}).get("median")
+        for impl, bench in impls.items():
+            median = bench["stats"]["median"]
+            gflops = bench["extra_info"]["flops"] / median / 1e9
+            ratio = f"{median / torch_median:.2f}" if torch_median else "—"
+            layer, direction = group.split(" ", 1)
+            share = f"{100 * gflops / peak:.0f}" if peak else "—"
+            lines.append(
+                f"| {layer} | {direction} | {impl} | {median * 1e3:.2f} | {gflops:.1f} | {share} | {ratio} |"
+            )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(table(sys.argv[1]))

@@ -1,0 +1,295 @@
+"""conv2d against torch.nn.functional.conv2d: every algorithm, both dtypes, output and all gradients."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import minicnn
+import minicnn.nn.functional as F
+from minicnn.functional import conv
+from minicnn.functional.conv import im2col, registry
+from parity import assert_close, check, rand, run_both
+
+# torch warns that it pads a copy of the input for "same" with an even kernel; that is torch's business.
+pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same'")
+
+
+@pytest.fixture(params=["im2col", "direct"])
+def algorithm(request):
+    return request.param
+
+
+# (input shape, weight shape, conv2d keyword arguments)
+CASES = [
+    pytest.param((2, 3, 7, 7), (4, 3, 3, 3), {}, id="odd_square"),
+    pytest.param((2, 3, 8, 6), (4, 3, 2, 2), dict(padding=1), id="even_sizes_even_kernel"),
+    pytest.param((2, 3, 9, 7), (5, 3, 3, 2), dict(stride=(2, 1), padding=(1, 2), dilation=(2, 1)),
+                 id="non_square_everything"),
+    pytest.param((2, 2, 10, 11), (3, 2, 3, 3), dict(stride=3, padding=1), id="stride_not_dividing"),
+    pytest.param((1, 2, 9, 8), (2, 2, 2, 2), dict(stride=(3, 4)), id="stride_beyond_kernel"),
+    pytest.param((2, 3, 8, 9), (2, 3, 3, 3), dict(dilation=2, padding=(2, 1)), id="dilated"),
+    pytest.param((2, 4, 6, 5), (6, 2, 3, 3), dict(groups=2, padding=1), id="groups2"),
+    pytest.param((2, 3, 6, 7), (3, 1, 3, 3), dict(groups=3, padding=1), id="depthwise"),
+    pytest.param((2, 3, 7, 6), (6, 1, 3, 2), dict(groups=3, stride=2), id="channel_multiplier"),
+    pytest.param((2, 2, 7, 6), (3, 2, 3, 5), dict(padding="same"), id="same_odd_kernel"),
+    pytest.param((2, 2, 7, 6), (3, 2, 4, 2), dict(padding="same"), id="same_even_kernel"),
+    pytest.param((2, 2, 9, 8), (3, 2, 2, 3), dict(padding="same", dilation=(3, 2)), id="same_dilated"),
+    pytest.param((2, 4, 6, 7), (4, 2, 2, 3), dict(padding="same", groups=2), id="same_groups"),
+    pytest.param((2, 2, 6, 7), (3, 2, 3, 3), dict(padding="valid"), id="valid"),
+    pytest.param((2, 4, 5, 6), (3, 4, 1, 1), {}, id="pointwise"),
+    pytest.param((2, 4, 5, 6), (6, 2, 1, 1), dict(groups=2), id="pointwise_groups"),
+    pytest.param((2, 3, 7, 7), (4, 3, 1, 1), dict(stride=2, padding=1), id="1x1_strided_padded"),
+    pytest.param((1, 3, 5, 5), (2, 3, 3, 3), dict(padding=2), id="batch1"),
+    pytest.param((2, 2, 4, 3), (3, 2, 4, 3), {}, id="kernel_fills_input"),
+    pytest.param((3, 2, 5, 6), (2, 2, 3, 3), dict(padding=[1, 0], stride=[2]), id="list_arguments"),
+    pytest.param((0, 2, 5, 5), (3, 2, 3, 3), dict(padding=1), id="empty_batch"),
+]
+
+
+def _conv_both(algorithm: str, **kwargs):
+    """A run_both function: torch's conv2d, or minicnn's with the algorithm chosen."""
+
+    def fn(lib, F_, x, w, b=None):
+        extra = {"algorithm": algorithm} if lib is minicnn else {}
+        return F_.conv2d(x, w, b, **kwargs, **extra)
+
+    return fn
+
+
+def _inputs(x_shape, w_shape, dtype, with_bias: bool = True) -> list[np.ndarray]:
+    arrays = [rand(*x_shape, dtype=dtype), rand(*w_shape, dtype=dtype)]
+    return arrays + [rand(w_shape[0], dtype=dtype)] if with_bias else arrays
+
+
+@pytest.mark.parametrize("with_bias", [True, False], ids=["bias", "no_bias"])
+@pytest.mark.parametrize("x_shape, w_shape, kwargs", CASES)
+def test_matches_torch(x_shape, w_shape, kwargs, with_bias, algorithm, dtype):
+    mini, ref = run_both(_conv_both(algorithm, **kwargs), *_inputs(x_shape, w_shape, dtype, with_bias))
+    check(mini, ref, dtype, f"conv2d[{algorithm}] {x_shape} {w_shape} {kwargs}")
+
+
+@pytest.mark.parametrize(
+    "x_shape, w_shape, kwargs",
+    [
+        pytest.param((3, 6, 5), (4, 3, 3, 2), dict(padding=(1, 0), stride=(1, 2)), id="plain"),
+        pytest.param((4, 7, 6), (4, 2, 2, 2), dict(padding="same", groups=2), id="same_groups"),
+    ],
+)
+def test_unbatched_input_matches_torch(x_shape, w_shape, kwargs, algorithm, dtype):
+    mini, ref = run_both(_conv_both(algorithm, **kwargs), *_inputs(x_shape, w_shape, dtype))
+    assert mini.out.shape == ref.out.shape and len(mini.out.shape) == 3
+    check(mini, ref, dtype, f"unbatched conv2d[{algorithm}]")
+
+
+@pytest.fixture
+def restore_workspace_limit():
+    previous = im2col.get_workspace_limit()
+    yield
+    im2col.set_workspace_limit(previous)
+
+
+@pytest.mark.parametrize("samples_per_chunk", [1, 2])
+def test_im2col_batch_chunking_matches_torch(samples_per_chunk, dtype, restore_workspace_limit):
+    x_shape, w_shape, kwargs = (5, 2, 6, 7), (3, 2, 3, 2), dict(padding=1, stride=(1, 2))
+    # One sample's column matrix: C * KH * KW * OH * OW elements (OH = 6, OW = 4 here).
+    sample_bytes = 2 * 3 * 2 * 6 * 4 * np.dtype(dtype).itemsize
+    im2col.set_workspace_limit(samples_per_chunk * sample_bytes)
+    geometry = conv.conv2d_geometry(x_shape, w_shape, None, **kwargs)
+    assert geometry.output_size == (6, 4)
+    expected_chunks = -(-x_shape[0] // samples_per_chunk)
+    assert len(im2col._batch_chunks(np.empty(x_shape, dtype), geometry)) == expected_chunks
+    mini, ref = run_both(_conv_both("im2col", **kwargs), *_inputs(x_shape, w_shape, dtype))
+    check(mini, ref, dtype, f"chunked im2col, {samples_per_chunk} per chunk")
+
+
+def test_workspace_limit_rejects_non_positive():
+    with pytest.raises(ValueError, match=r"workspace limit must be a positive int of bytes, got 0"):
+        im2col.set_workspace_limit(0)
+
+
+def test_algorithms_agree_with_each_other():
+    x, w, b = _inputs((3, 4, 9, 8), (6, 2, 3, 4), np.float64)
+    results = {}
+    for name in ("im2col", "direct"):
+        tensors = [minicnn.tensor(a, requires_grad=True) for a in (x, w, b)]
+        y = F.conv2d(*tensors, stride=(2, 1), padding=(2, 1), dilation=(1, 2), groups=2, algorithm=name)
+        (y * minicnn.tensor(np.cos(np.arange(y.numel()).reshape(y.shape)))).sum().backward()
+        results[name] = [y] + [t.grad for t in tensors]
+    for got, want, what in zip(results["direct"], results["im2col"], ("output", "grad x", "grad w", "grad b")):
+        assert_close(got, want, np.float64, f"direct vs im2col: {what}")
+
+
+@pytest.mark.parametrize(
+    "x_shape, w_shape, kwargs",
+    [
+        pytest.param((2, 4, 5, 4), (4, 2, 3, 2), dict(stride=(2, 1), padding=(1, 0), dilation=(1, 2), groups=2),
+                     id="strided_dilated_groups"),
+        pytest.param((2, 5, 4), (3, 2, 2, 3), dict(padding="same"), id="unbatched_same_even"),
+    ],
+)
+def test_gradcheck(x_shape, w_shape, kwargs, algorithm):
+    tensors = [minicnn.tensor(a, requires_grad=True) for a in _inputs(x_shape, w_shape, np.float64)]
+    assert minicnn.gradcheck(lambda x, w, b: F.conv2d(x, w, b, **kwargs, algorithm=algorithm), tensors)
+
+
+class _SpyAlgorithm:
+    """Delegates to im2col and counts calls, to see which algorithm conv2d dispatched to."""
+
+    def __init__(self):
+        self.calls = []
+
+    def forward(self, x, w, geom):
+        self.calls.append("forward")
+        return im2col.forward(x, w, geom)
+
+    def backward(self, grad_y, x, w, geom, need_input, need_weight):
+        self.calls.append(("backward", need_input, need_weight))
+        return im2col.backward(grad_y, x, w, geom, need_input, need_weight)
+
+
+@pytest.fixture
+def spy(monkeypatch):
+    """A spy registered (one line, as a new algorithm would be) in a registry restored afterwards."""
+    monkeypatch.setattr(registry, "_ALGORITHMS", dict(registry._ALGORITHMS))
+    algorithm = _SpyAlgorithm()
+    conv.register_algorithm("spy", algorithm)
+    return algorithm
+
+
+def test_default_algorithm_setter_and_context_manager(spy):
+    assert set(conv.available_algorithms()) >= {"im2col", "direct", "spy"}
+    assert conv.get_default_algorithm() == "im2col"
+    x = minicnn.tensor(rand(1, 2, 5, 5))
+    w = minicnn.tensor(rand(3, 2, 3, 3), requires_grad=True)
+
+    with conv.conv_algorithm("spy"):
+        assert conv.get_default_algorithm() == "spy"
+        y = F.conv2d(x, w)
+    assert conv.get_default_algorithm() == "im2col"
+    y.sum().backward()  # after the block: the backward still belongs to the forward's algorithm
+    assert spy.calls == ["forward", ("backward", False, True)]
+
+    conv.set_default_algorithm("spy")
+    try:
+        F.conv2d(x, w, algorithm="direct")  # an explicit choice beats the default
+        assert spy.calls == ["forward", ("backward", False, True)]
+        F.conv2d(x, w)
+        assert len(spy.calls) == 3
+    finally:
+        conv.set_default_algorithm("im2col")
+
+
+def test_context_manager_restores_default_after_an_exception():
+    with pytest.raises(KeyError):
+        with conv.conv_algorithm("direct"):
+            raise KeyError("boom")
+    assert conv.get_default_algorithm() == "im2col"
+
+
+def test_unknown_algorithm_lists_the_choices():
+    x, w = minicnn.tensor(rand(1, 1, 4, 4)), minicnn.tensor(rand(1, 1, 3, 3))
+    with pytest.raises(ValueError, match=r"conv2d: unknown algorithm 'fft'; choose one of im2col, direct"):
+        F.conv2d(x, w, algorithm="fft")
+    with pytest.raises(ValueError, match=r"unknown algorithm 'winograd'"):
+        conv.set_default_algorithm("winograd")
+    assert conv.get_default_algorithm() == "im2col"
+
+
+def test_same_padding_is_asymmetric_like_torch():
+    # Even kernel 4 with dilation 1: 3 extra rows in all, 1 before and 2 after, as torch pads.
+    geometry = conv.conv2d_geometry((1, 1, 7, 6), (1, 1, 4, 2), None, padding="same", dilation=(1, 3))
+    assert geometry.padding == (1, 2, 1, 2)
+    assert geometry.output_size == (7, 6)
+
+
+def test_output_size_formula_by_hand():
+    # Rows: 10 + 1 + 1 = 12 padded, kernel 3 dilated by 2 spans 5, stride 3: windows start at
+    # 0, 3, 6 (6 + 5 <= 12; 9 + 5 > 12) -> 3. Columns: 4 + 2 = 6 padded, kernel 1: starts 0, 3 -> 2.
+    assert conv.geometry.output_length(10, 2, 3, 3, 2) == 3
+    geometry = conv.conv2d_geometry((1, 1, 10, 4), (1, 1, 3, 1), None, stride=3, padding=1, dilation=2)
+    assert geometry.output_size == (3, 2)
+
+
+class _FakeCudaArray:
+    """Just enough of a CuPy array for conv2d's checks: not a NumPy array, so it is on 'cuda'."""
+
+    def __init__(self, shape, dtype=np.float32):
+        self.shape, self.dtype, self.ndim = shape, np.dtype(dtype), len(shape)
+
+
+def _t(*shape, dtype=np.float32):
+    return minicnn.tensor(rand(*shape, dtype=dtype))
+
+
+# (input, weight, bias, keyword arguments, exception type, regular expression of the message)
+ERRORS = [
+    pytest.param(_t(4, 5), _t(6, 4, 3, 3), None, {}, RuntimeError,
+                 r"conv2d: Expected 3D \(unbatched\) or 4D \(batched\) input to conv2d, but got input of size: \[4, 5\]",
+                 id="input_2d"),
+    pytest.param(_t(1, 2, 4, 5, 5), _t(6, 4, 3, 3), None, {}, RuntimeError,
+                 r"conv2d: Expected 3D .* got input of size: \[1, 2, 4, 5, 5\]", id="input_5d"),
+    pytest.param(_t(2, 4, 5, 5), _t(6, 4, 3), None, {}, RuntimeError,
+                 r"conv2d: expected weight to be 4D .* got weight of size \[6, 4, 3\]", id="weight_3d"),
+    pytest.param(_t(2, 3, 5, 5), _t(6, 4, 3, 3), None, {}, RuntimeError,
+                 r"conv2d: Given groups=1, weight of size \[6, 4, 3, 3\], expected input\[2, 3, 5, 5\] "
+                 r"to have 4 channels, but got 3 channels instead", id="channels"),
+    pytest.param(_t(3, 5, 5), _t(6, 4, 3, 3), None, {}, RuntimeError,
+                 r"conv2d: .*expected input\[1, 3, 5, 5\] to have 4 channels, but got 3", id="channels_unbatched"),
+    pytest.param(_t(2, 3, 5, 5), _t(6, 1, 3, 3), None, dict(groups=2), RuntimeError,
+                 r"conv2d: Given groups=2, weight of size \[6, 1, 3, 3\], expected input\[2, 3, 5, 5\] "
+                 r"to have 2 channels, but got 3", id="groups_in_channels"),
+    pytest.param(_t(2, 4, 5, 5), _t(5, 2, 3, 3), None, dict(groups=2), RuntimeError,
+                 r"conv2d: Given groups=2, expected weight to be divisible by 2 at dimension 0, but got "
+                 r"weight of size \[5, 2, 3, 3\]", id="groups_out_channels"),
+    pytest.param(_t(2, 4, 5, 5), _t(6, 4, 3, 3), None, dict(groups=0), RuntimeError,
+                 r"conv2d: non-positive groups is not supported, got groups=0", id="groups_zero"),
+    pytest.param(_t(2, 4, 5, 5), _t(6, 4, 7, 3), None, {}, RuntimeError,
+                 r"conv2d: Calculated padded input size per channel: \(5 x 5\)\. Kernel size: \(7 x 3\)\. "
+                 r"Kernel size can't be greater than actual input size", id="kernel_too_big"),
+    pytest.param(_t(2, 4, 5, 5), _t(6, 4, 3, 3), None, dict(dilation=(1, 3)), RuntimeError,
+                 r"conv2d: Calculated padded input size per channel: \(5 x 5\)\. Kernel size: \(3 x 7\)",
+                 id="dilated_kernel_too_big"),
+    pytest.param(_t(2, 4, 5, 5), _t(6, 4, 3, 3), None, dict(stride=(0, 1)), RuntimeError,
+                 r"conv2d: non-positive stride is not supported, got stride=\(0, 1\)", id="stride_zero"),
+    pytest.param(_t(2, 4, 5, 5), _t(6, 4, 3, 3), None, dict(stride=-2), RuntimeError,
+                 r"conv2d: non-positive stride is not supported, got stride=\(-2, -2\)", id="stride_negative"),
+    pytest.param(_t(2, 4, 5, 5), _t(6, 4, 3, 3), None, dict(dilation=0), RuntimeError,
+                 r"conv2d: non-positive dilation is not supported, got dilation=\(0, 0\)", id="dilation_zero"),
+    pytest.param(_t(2, 4, 5, 5), _t(6, 4, 3, 3), None, dict(padding=(1, -1)), RuntimeError,
+                 r"conv2d: negative padding is not supported, got padding=\(1, -1\)", id="padding_negative"),
+    pytest.param(_t(2, 4, 5, 5), _t(6, 4, 3, 3), None, dict(padding="same", stride=2), RuntimeError,
+                 r"conv2d: padding='same' is not supported for strided convolutions, got stride=\(2, 2\)",
+                 id="same_strided"),
+    pytest.param(_t(2, 4, 5, 5), _t(6, 4, 3, 3), None, dict(padding="full"), RuntimeError,
+                 r"conv2d: Invalid padding string: 'full'", id="padding_string"),
+    pytest.param(_t(2, 4, 5, 5), _t(6, 4, 3, 3), None, dict(stride=(1, 2, 3)), RuntimeError,
+                 r"conv2d: expected stride to be a single integer value or a list of 2 values .* "
+                 r"stride=\[1, 2, 3\]", id="stride_three_values"),
+    pytest.param(_t(2, 4, 5, 5), _t(6, 4, 3, 3), None, dict(stride=1.5), TypeError,
+                 r"conv2d: stride must be an int or a tuple of 2 ints, but got stride=1.5", id="stride_float"),
+    pytest.param(_t(2, 4, 5, 5), _t(6, 4, 3, 3), _t(5), {}, RuntimeError,
+                 r"conv2d: Given weight of size \[6, 4, 3, 3\], expected bias to be 1-dimensional with 6 "
+                 r"elements, but got bias of size \[5\]", id="bias_length"),
+    pytest.param(_t(2, 4, 5, 5), _t(6, 4, 3, 3), _t(6, 1), {}, RuntimeError,
+                 r"conv2d: .*expected bias to be 1-dimensional with 6 elements, but got bias of size \[6, 1\]",
+                 id="bias_2d"),
+    pytest.param(_t(2, 4, 5, 5, dtype=np.float64), _t(6, 4, 3, 3), None, {}, RuntimeError,
+                 r"conv2d: Input type \(double\) and weight type \(float\) should be the same",
+                 id="dtype_input_weight"),
+    pytest.param(_t(2, 4, 5, 5), _t(6, 4, 3, 3), _t(6, dtype=np.float64), {}, RuntimeError,
+                 r"conv2d: Input type \(float\) and bias type \(double\) should be the same", id="dtype_bias"),
+    pytest.param(_t(2, 4, 5, 5), minicnn.Tensor(_FakeCudaArray((6, 4, 3, 3))), None, {}, RuntimeError,
+                 r"conv2d: Input and weight should be on the same device, but got input on cpu and weight on cuda",
+                 id="device_weight"),
+    pytest.param(_t(2, 4, 5, 5), _t(6, 4, 3, 3), minicnn.Tensor(_FakeCudaArray((6,))), {}, RuntimeError,
+                 r"conv2d: Input and bias should be on the same device, but got input on cpu and bias on cuda",
+                 id="device_bias"),
+    pytest.param(rand(2, 4, 5, 5), _t(6, 4, 3, 3), None, {}, TypeError,
+                 r"conv2d: argument 'input' must be Tensor, not ndarray", id="input_not_tensor"),
+]
+
+
+@pytest.mark.parametrize("x, w, b, kwargs, error, message", ERRORS)
+def test_bad_arguments_raise_clear_errors(x, w, b, kwargs, error, message, algorithm):
+    with pytest.raises(error, match=message):
+        F.conv2d(x, w, b, **kwargs, algorithm=algorithm)
