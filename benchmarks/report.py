@@ -29,20 +29,20 @@ def table(path: str) -> str:
         f"OPENBLAS_CORETYPE {machine.get('minicnn_blas', {}).get('OPENBLAS_CORETYPE')}; "
         f"NumPy sgemm peak {peak} GFLOP/s.",
         "",
-        "| layer | pass | impl | median ms | GFLOP/s | % sgemm peak | ratio to torch |",
-        "|---|---|---|---:|---:|---:|---:|",
+        "| benchmark | impl | median ms | GFLOP/s | % sgemm peak | ratio to torch |",
+        "|---|---|---:|---:|---:|---:|",
     ]
     for group, impls in groups.items():
         torch_median = impls.get("torch", {}).get("stats", {}).get("median")
         for impl, bench in impls.items():
             median = bench["stats"]["median"]
-            gflops = bench["extra_info"]["flops"] / median / 1e9
             ratio = f"{median / torch_median:.2f}" if torch_median else "—"
-            layer, direction = group.split(" ", 1)
-            share = f"{100 * gflops / peak:.0f}" if peak else "—"
-            lines.append(
-                f"| {layer} | {direction} | {impl} | {median * 1e3:.2f} | {gflops:.1f} | {share} | {ratio} |"
-            )
+            flops = bench["extra_info"].get("flops")
+            gflops = share = "—"
+            if flops:
+                gflops = f"{flops / median / 1e9:.1f}"
+                share = f"{100 * flops / median / 1e9 / peak:.0f}" if peak else "—"
+            lines.append(f"| {group} | {impl} | {median * 1e3:.3f} | {gflops} | {share} | {ratio} |")
     return "\n".join(lines)
 
 
