@@ -1,0 +1,103 @@
+"""avg_pool2d: each output is the mean of its window, with torch's divisor rules."""
+from __future__ import annotations
+
+from numbers import Integral
+
+import numpy as np
+
+from ...autograd import Function
+from ...backends import array_module
+from ...tensor import Tensor
+from ._arguments import IntOrPair, apply_batched, check_input, sliding_windows
+from ._windows import SlidingWindows
+
+__all__ = ["avg_pool2d"]
+
+
+def _divisors(windows: SlidingWindows, count_include_pad: bool) -> np.ndarray:
+    """(Ho, Wo) count each window's sum is divided by, as torch computes it.
+
+    A window is a rectangle, so its count is (its length along H) * (its length along W).
+    Along each axis the window [start, start + kernel) is first cut at the padded border
+    ``size + pad``: a ceil-mode window hanging past that border does not count the positions
+    beyond it, even with ``count_include_pad``. Without ``count_include_pad`` it is then cut to
+    the input itself, [0, size), so only real pixels count.
+    """
+    lengths = []
+    for axis in (0, 1):
+        size, pad = windows.input_size[axis], windows.padding[axis]
+        start = windows.tap_coordinates(axis)[:, 0]
+        end = np.minimum(start + windows.kernel[axis], size + pad)
+        if not count_include_pad:
+            start, end = np.maximum(start, 0), np.minimum(end, size)
+        lengths.append(end - start)
+    return np.outer(*lengths)
+
+
+class AvgPool2D(Function):
+    """Average pooling over the windows of a :class:`SlidingWindows`.
+
+    forward(x (N, C, H, W), windows, divisor) -> (N, C, Ho, Wo); ``divisor`` is a number or a
+    (Ho, Wo) array. backward: every tap of window (i, j) receives grad[i, j] / divisor[i, j].
+    """
+
+    @staticmethod
+    def forward(ctx, x, windows: SlidingWindows, divisor):
+        xp = array_module(x)
+        divisor = xp.asarray(divisor, dtype=x.dtype)  # keep float32 float32
+        ctx.windows, ctx.divisor, ctx.batch = windows, divisor, x.shape[:2]
+        padded = windows.pad(x, 0.0)  # zeros add nothing to a sum
+        return windows.view(padded).sum(axis=(-2, -1)) / divisor
+
+    @staticmethod
+    def backward(ctx, grad):
+        if not ctx.needs_input_grad[0]:
+            return None, None, None
+        xp = array_module(grad)
+        windows = ctx.windows
+        share = grad / ctx.divisor  # what each tap of each window receives
+        grad_padded = xp.zeros((*ctx.batch, *windows.padded_size()), dtype=grad.dtype)
+        (out_h, out_w), (s_h, s_w), (d_h, d_w) = windows.output_size, windows.stride, windows.dilation
+        for a in range(windows.kernel[0]):
+            for b in range(windows.kernel[1]):
+                # Tap (a, b) of window (i, j) is padded pixel (i*s_h + a*d_h, j*s_w + b*d_w): one
+                # strided slice per tap. One tap never hits a pixel twice, so += is safe; pixels
+                # shared by overlapping windows are reached by different taps and add up.
+                rows = slice(a * d_h, a * d_h + s_h * (out_h - 1) + 1, s_h)
+                cols = slice(b * d_w, b * d_w + s_w * (out_w - 1) + 1, s_w)
+                grad_padded[:, :, rows, cols] += share
+        return windows.crop(grad_padded), None, None
+
+
+def avg_pool2d(
+    input: Tensor,
+    kernel_size: IntOrPair,
+    stride: IntOrPair | None = None,
+    padding: IntOrPair = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
+    """2-D average pooling, as ``torch.nn.functional.avg_pool2d``.
+
+    input (N, C, H, W) or (C, H, W) -> output (N, C, Ho, Wo) or (C, Ho, Wo), sizes as in
+    :func:`max_pool2d` (no dilation here). Each output is the window's sum divided by:
+    ``divisor_override`` if given; else the window's area counting zero padding
+    (``count_include_pad=True``) or only real pixels (False) — see :func:`_divisors` for the
+    ceil-mode subtlety.
+
+    What to look for in the gradient: unlike max pooling it is dense and flat. Every pixel of a
+    window gets the same share, grad / divisor; a pixel in several overlapping windows gets the
+    sum of their shares.
+    """
+    check_input("avg_pool2d", input)
+    windows = sliding_windows("avg_pool2d", input.shape, kernel_size, stride, padding, 1, ceil_mode)
+    if divisor_override is None:
+        divisor = _divisors(windows, count_include_pad)
+    elif not isinstance(divisor_override, Integral) or isinstance(divisor_override, bool):
+        raise TypeError(f"avg_pool2d: divisor_override must be an int or None, got {divisor_override!r}")
+    elif divisor_override == 0:
+        raise RuntimeError("avg_pool2d: divisor must be not zero (divisor_override=0)")
+    else:
+        divisor = divisor_override
+    return apply_batched(AvgPool2D, input, windows, divisor)
