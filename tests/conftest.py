@@ -3,6 +3,11 @@ import sys
 
 import numpy as np
 import pytest
+import torch
+
+# Unit tests use tiny tensors: torch's thread pool only adds start-up cost there, and on the
+# 2-core machines it fights NumPy's. One thread keeps the suite fast and steady.
+torch.set_num_threads(1)
 
 sys.path.insert(0, os.path.dirname(__file__))  # so tests can `from parity import ...`
 
