@@ -1,0 +1,4 @@
+"""``python -m minicnn`` runs the ``minicnn`` command."""
+from .cli import main
+
+raise SystemExit(main())
