@@ -50,3 +50,6 @@ def synchronize() -> None:
 
 def manual_seed(seed: int) -> None:
     """Accepted for torch compatibility; GPU ops draw from the same generator as the CPU."""
+
+
+manual_seed_all = manual_seed

@@ -1,5 +1,12 @@
-"""dtypes are NumPy dtypes under torch's names, so ``t.dtype == minicnn.float32`` reads as in torch."""
+"""dtypes are NumPy dtypes under torch's names, so ``t.dtype == minicnn.float32`` reads as in torch.
+
+Also torch's type promotion, which differs from NumPy's: an integer tensor combined with a
+float tensor takes the float tensor's dtype (NumPy would widen int64 + float32 to float64),
+and 0-d tensors and Python numbers only decide the result when they are of a higher kind.
+"""
 from __future__ import annotations
+
+import builtins
 
 import numpy as np
 
@@ -21,6 +28,7 @@ def get_default_dtype() -> np.dtype:
 
 
 def set_default_dtype(dtype) -> None:
+    """The dtype that Python floats and the float factories (zeros, randn, …) produce."""
     global _default_float
     dtype = np.dtype(dtype)
     if dtype.kind != "f":
@@ -28,5 +36,48 @@ def set_default_dtype(dtype) -> None:
     _default_float = dtype
 
 
-def is_floating_point_dtype(dtype) -> "bool":
+def is_floating_point_dtype(dtype) -> builtins.bool:
     return np.dtype(dtype).kind == "f"
+
+
+# torch ranks dtypes by kind first: bool < integer < floating < complex.
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
+def promote_types(a, b) -> np.dtype:
+    """``torch.promote_types``: the higher kind wins outright (int64, float32 -> float32);
+    within one kind NumPy's rule applies (int32, int64 -> int64; float32, float64 -> float64)."""
+    a, b = np.dtype(a), np.dtype(b)
+    rank_a, rank_b = _CATEGORY[a.kind], _CATEGORY[b.kind]
+    if rank_a != rank_b:
+        return a if rank_a > rank_b else b
+    return np.promote_types(a, b)
+
+
+def _priority_and_dtype(operand) -> tuple[builtins.int, np.dtype]:
+    """(2 for a tensor with dimensions, 1 for a 0-d tensor, 0 for a Python number; its dtype)."""
+    if isinstance(operand, builtins.bool):  # before int: bool is a subclass of int
+        return 0, bool
+    if isinstance(operand, builtins.int):
+        return 0, int64
+    if isinstance(operand, builtins.float):
+        return 0, _default_float
+    dtype = getattr(operand, "dtype", None)
+    if dtype is None:
+        raise TypeError(f"expected a Tensor, an array or a Python number, got {type(operand).__name__}")
+    return (2 if operand.ndim else 1), np.dtype(dtype)
+
+
+def result_type(a, b) -> np.dtype:
+    """The dtype torch gives a binary op on ``a`` and ``b`` (Tensors, arrays or Python numbers).
+
+    Operands of the same priority (see ``_priority_and_dtype``) are promoted together. An
+    operand of lower priority changes the result only when its kind is higher:
+    float32 (3,) + float64 () -> float32, but int64 (3,) + float64 () -> float64, and
+    int64 (3,) + 2.5 -> the default float dtype.
+    """
+    (priority_a, dtype_a), (priority_b, dtype_b) = _priority_and_dtype(a), _priority_and_dtype(b)
+    if priority_a == priority_b:
+        return promote_types(dtype_a, dtype_b)
+    high, low = (dtype_a, dtype_b) if priority_a > priority_b else (dtype_b, dtype_a)
+    return low if _CATEGORY[low.kind] > _CATEGORY[high.kind] else high

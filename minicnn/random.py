@@ -10,13 +10,22 @@ import numpy as np
 _generator = np.random.default_rng()
 
 
+def _bit_generator_state(seed: int) -> dict:
+    # torch accepts any integer seed, negative ones included; PCG64 wants 0 <= seed < 2**128.
+    return np.random.PCG64(int(seed) % 2**64).state
+
+
 def manual_seed(seed: int) -> np.random.Generator:
-    global _generator
-    _generator = np.random.default_rng(int(seed))
+    """Reseed the process-wide generator in place, so anything holding it sees the new stream."""
+    _generator.bit_generator.state = _bit_generator_state(seed)
     return _generator
 
 
-seed = manual_seed
+def seed() -> int:
+    """Reseed from OS entropy and return the seed used (``torch.seed``)."""
+    new_seed = int(np.random.SeedSequence().entropy % 2**63)
+    manual_seed(new_seed)
+    return new_seed
 
 
 def default_generator() -> np.random.Generator:
@@ -38,7 +47,7 @@ class Generator:
         self.rng = np.random.default_rng()
 
     def manual_seed(self, seed: int) -> "Generator":
-        self.rng = np.random.default_rng(int(seed))
+        self.rng.bit_generator.state = _bit_generator_state(seed)
         return self
 
     def get_state(self) -> dict:
@@ -48,4 +57,6 @@ class Generator:
         self.rng.bit_generator.state = state
 
     def __getattr__(self, name):  # uniform, normal, permutation, … come from the NumPy Generator
+        if name == "rng":  # not set yet (copy/pickle build the object without __init__)
+            raise AttributeError(name)
         return getattr(self.rng, name)

@@ -4,7 +4,8 @@ A Function works on the backend's arrays (NumPy or CuPy), never on Tensors: ``ap
 unwraps the Tensor arguments, calls ``forward(ctx, *arrays)``, wraps the result and — when
 any input requires grad and grad mode is on — records a :class:`Node` that remembers the
 inputs and the ``ctx`` for the backward pass. ``backward(ctx, *grad_outputs)`` returns one
-gradient (or ``None``) per positional argument of ``forward``.
+gradient (or ``None``) per positional argument of ``forward``; a gradient for an output that
+was not used downstream arrives as ``None``.
 
 This mirrors ``torch.autograd.Function`` with one simplification: backward is not itself
 differentiated, so gradients are plain arrays and the per-op overhead stays small.
@@ -13,14 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from . import grad_mode
-
-
-def _as_array(out):
-    # NumPy reductions over every axis return a scalar (np.float32 …), not a 0-d array.
-    return np.asarray(out) if isinstance(out, np.generic) else out
 
 
 class Context:
@@ -90,14 +84,13 @@ class Function:
         record = any_needs and grad_mode._state.enabled
         ctx.needs_input_grad = tuple(needs)
         out = cls.forward(ctx, *raw, **kwargs)
-        out = tuple(_as_array(o) for o in out) if isinstance(out, tuple) else _as_array(out)
 
         if not record:
             if isinstance(out, tuple):
                 return tuple(Tensor(o) for o in out)
             return Tensor(out)
 
-        inputs = tuple(a if (n and isinstance(a, Tensor)) else None for a, n in zip(args, needs))
+        inputs = tuple(a if n else None for a, n in zip(args, needs))
         if isinstance(out, tuple):
             node = Node(cls, ctx, inputs, len(out))
             return tuple(Tensor._from_node(o, node, i) for i, o in enumerate(out))

@@ -1,6 +1,8 @@
 """Elementwise arithmetic and math, with broadcasting-aware gradients."""
 from __future__ import annotations
 
+import numpy as np
+
 from ..autograd import Function
 from ..backends import array_module
 from .broadcast import sum_to_shape
@@ -69,7 +71,7 @@ class Div(Function):
 
 
 class Pow(Function):
-    """``a ** b`` for a tensor base; the exponent may be a tensor or a number."""
+    """``a ** b``; either may be a tensor or a number (``2 ** x`` has a number base)."""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -82,8 +84,15 @@ class Pow(Function):
         a, b, out = ctx.saved_tensors
         xp = array_module(out)
         n = ctx.needs_input_grad
-        ga = sum_to_shape(g * b * a ** (b - 1), _shape(a)) if n[0] else None
-        gb = sum_to_shape(g * out * xp.log(a), _shape(b)) if n[1] else None
+        ga = gb = None
+        # Both branches of each where are computed; silence NumPy about the inf/nan discarded.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if n[0]:
+                # b a^(b-1), which torch defines as 0 where b == 0 (even at a == 0: a^-1 = inf).
+                ga = sum_to_shape(xp.where(b == 0, 0, g * b * a ** (b - 1)), _shape(a))
+            if n[1]:
+                # a^b log(a), which torch defines as 0 where a == 0 and b >= 0 (log 0 = -inf).
+                gb = sum_to_shape(xp.where((a == 0) & (b >= 0), 0, g * out * xp.log(a)), _shape(b))
         return ga, gb
 
 
@@ -152,19 +161,42 @@ class Clamp(Function):
 
     @staticmethod
     def forward(ctx, a, min=None, max=None):
-        xp = array_module(a)
-        inside = xp.ones(a.shape, dtype=bool)
+        inside = True
         if min is not None:
-            inside &= a >= min
+            inside = a >= min
         if max is not None:
-            inside &= a <= max
+            inside = inside & (a <= max)
         ctx.save_for_backward(inside)
-        return xp.clip(a, min, max).astype(a.dtype, copy=False)
+        return array_module(a).clip(a, min, max).astype(a.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
         (inside,) = ctx.saved_tensors
         return g * inside
+
+
+class Extremum(Function):
+    """Elementwise maximum / minimum of two tensors; a tie splits the gradient in half (torch's rule)."""
+
+    @staticmethod
+    def forward(ctx, a, b, largest: bool = True):
+        ctx.save_for_backward(a, b)
+        ctx.largest = largest
+        xp = array_module(a)
+        return xp.maximum(a, b) if largest else xp.minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        xp = array_module(g)
+        a_wins = (a > b) if ctx.largest else (a < b)
+        # a's share of g: all of it where a wins, half on a tie, none where b wins; b gets the rest.
+        ga = xp.where(a == b, g / 2, g * a_wins)
+        n = ctx.needs_input_grad
+        return (
+            sum_to_shape(ga, _shape(a)) if n[0] else None,
+            sum_to_shape(g - ga, _shape(b)) if n[1] else None,
+        )
 
 
 class Where(Function):

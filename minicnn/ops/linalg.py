@@ -1,4 +1,4 @@
-"""Matrix product with NumPy's ``matmul`` broadcasting rules."""
+"""Matrix product with NumPy's (and torch's) ``matmul`` rules: 1-D operands, batch broadcasting."""
 from __future__ import annotations
 
 from ..autograd import Function
@@ -14,20 +14,17 @@ class MatMul(Function):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        n = ctx.needs_input_grad
-        ga = gb = None
-        # 1-D operands are promoted to matrices for the product; undo that on the way back.
+        # matmul treats a 1-D a (k,) as a row (1, k) and a 1-D b (k,) as a column (k, 1), then
+        # drops that axis from the result. Do the same here so the usual matrix rules apply:
+        # out = a @ b  =>  grad_a = g @ b^T, grad_b = a^T @ g.
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
-        g2 = g
-        if a.ndim == 1:
-            g2 = g2[..., None, :]
         if b.ndim == 1:
-            g2 = g2[..., None]
-        if n[0]:
-            ga = sum_to_shape(g2 @ b2.swapaxes(-1, -2), a2.shape if a.ndim > 1 else (1,) + a.shape)
-            ga = ga.reshape(a.shape)
-        if n[1]:
-            gb = sum_to_shape(a2.swapaxes(-1, -2) @ g2, b2.shape if b.ndim > 1 else b.shape + (1,))
-            gb = gb.reshape(b.shape)
+            g = g[..., None]  # first: g may be 0-d (both operands 1-D) and have no axis to index
+        if a.ndim == 1:
+            g = g[..., None, :]
+        n = ctx.needs_input_grad
+        # Batch axes that broadcasting added or stretched are summed away by sum_to_shape.
+        ga = sum_to_shape(g @ b2.swapaxes(-1, -2), a2.shape).reshape(a.shape) if n[0] else None
+        gb = sum_to_shape(a2.swapaxes(-1, -2) @ g, b2.shape).reshape(b.shape) if n[1] else None
         return ga, gb

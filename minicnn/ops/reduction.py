@@ -1,50 +1,39 @@
-"""Reductions: sum, mean, max/min along a dim (or over everything)."""
+"""Reductions: sum, mean, max/min along a dim (or over everything).
+
+The forwards take ``dims`` already checked by :func:`minicnn.ops.dims.wrap_dims` (a tuple of
+non-negative axes) and ``dim`` by :func:`~minicnn.ops.dims.wrap_dim`.
+"""
 from __future__ import annotations
 
 from ..autograd import Function
 from ..backends import array_module
 
 
-def _normalize_dims(dim, ndim):
-    if dim is None:
-        return tuple(range(ndim))
-    dims = dim if isinstance(dim, (tuple, list)) else (dim,)
-    out = []
-    for d in dims:
-        if not -max(ndim, 1) <= d < max(ndim, 1):
-            raise IndexError(
-                f"Dimension out of range (expected to be in range of [{-max(ndim, 1)}, "
-                f"{max(ndim, 1) - 1}], but got {d})"
-            )
-        out.append(d % max(ndim, 1))
-    return tuple(out)
+def _unreduce(g, shape: tuple, dims: tuple, keepdim: bool):
+    """Broadcast a reduced gradient back over ``shape``.
 
-
-def _expand_back(g, shape, dims, keepdim):
-    """Reshape a reduced gradient so it broadcasts against the input shape."""
+    Without keepdim the reduced axes are gone from ``g``; put them back as size-1 axes first,
+    so that g (2, 4) from a (2, 3, 4) input summed over dim 1 becomes (2, 1, 4).
+    """
     if not keepdim:
         g = g.reshape([1 if i in dims else n for i, n in enumerate(shape)])
-    return g
+    return array_module(g).broadcast_to(g, shape)
 
 
 class Sum(Function):
     @staticmethod
-    def forward(ctx, a, dim=None, keepdim=False):
-        dims = _normalize_dims(dim, a.ndim) if a.ndim else ()
+    def forward(ctx, a, dims: tuple, keepdim: bool = False):
         ctx.info = a.shape, dims, keepdim
         return a.sum(axis=dims, keepdims=keepdim)
 
     @staticmethod
     def backward(ctx, g):
-        shape, dims, keepdim = ctx.info
-        xp = array_module(g)
-        return xp.broadcast_to(_expand_back(g, shape, dims, keepdim), shape)
+        return _unreduce(g, *ctx.info)
 
 
 class Mean(Function):
     @staticmethod
-    def forward(ctx, a, dim=None, keepdim=False):
-        dims = _normalize_dims(dim, a.ndim) if a.ndim else ()
+    def forward(ctx, a, dims: tuple, keepdim: bool = False):
         ctx.info = a.shape, dims, keepdim
         return a.mean(axis=dims, keepdims=keepdim)
 
@@ -54,49 +43,52 @@ class Mean(Function):
         count = 1
         for d in dims:
             count *= shape[d]
-        xp = array_module(g)
-        return xp.broadcast_to(_expand_back(g, shape, dims, keepdim) / count, shape)
+        return _unreduce(g / count, shape, dims, keepdim)
 
 
 class MaxMin(Function):
-    """max or min along one dim; returns (values, indices). Gradient goes to the arg index."""
+    """max or min along one dim: (values, int64 indices).
+
+    The gradient goes only to the index reported, the first extreme element on ties (torch's
+    rule for a reduction along a dim).
+    """
 
     @staticmethod
-    def forward(ctx, a, dim, keepdim=False, largest=True):
+    def forward(ctx, a, dim: int, keepdim: bool = False, largest: bool = True):
         xp = array_module(a)
-        d = _normalize_dims(dim, a.ndim)[0] if a.ndim else 0
-        idx = (xp.argmax if largest else xp.argmin)(a, axis=d) if a.ndim else xp.zeros((), xp.int64)
-        idx_keep = xp.expand_dims(idx, d) if a.ndim else idx
-        values = xp.take_along_axis(a, idx_keep, axis=d) if a.ndim else a
-        ctx.info = a.shape, a.dtype, d, idx_keep
-        if not keepdim and a.ndim:
-            values = values.squeeze(d)
-            return values, idx.astype(xp.int64)
-        return values, idx_keep.astype(xp.int64)
+        if a.ndim == 0:  # torch accepts dim 0 / -1 here: the value itself, at index 0
+            ctx.info = None
+            return a.copy(), xp.zeros((), dtype=xp.int64)
+        index = (xp.argmax if largest else xp.argmin)(a, axis=dim, keepdims=True)
+        values = xp.take_along_axis(a, index, axis=dim)
+        ctx.info = a.shape, dim, index
+        if not keepdim:
+            values, index = values.squeeze(dim), index.squeeze(dim)
+        return values, index.astype(xp.int64, copy=False)
 
     @staticmethod
-    def backward(ctx, g, _g_idx=None):
-        shape, dtype, d, idx_keep = ctx.info
-        xp = array_module(g)
-        if not shape:
+    def backward(ctx, g, _g_indices):  # indices are integers: their gradient is always None
+        if ctx.info is None:
             return g
+        shape, dim, index = ctx.info
+        xp = array_module(g)
         grad = xp.zeros(shape, dtype=g.dtype)
-        g = g.reshape(idx_keep.shape)
-        xp.put_along_axis(grad, idx_keep, g, axis=d)
+        # index kept the reduced axis (size 1); give g the same shape so the two line up.
+        xp.put_along_axis(grad, index, g.reshape(index.shape), axis=dim)
         return grad
 
 
 class MaxMinAll(Function):
-    """max or min over all elements; ties share the gradient equally (torch's rule)."""
+    """max or min over all elements; tied elements share the gradient equally (torch's rule)."""
 
     @staticmethod
-    def forward(ctx, a, largest=True):
+    def forward(ctx, a, largest: bool = True):
         out = a.max() if largest else a.min()
         ctx.save_for_backward(a, out)
-        return array_module(a).asarray(out)
+        return out
 
     @staticmethod
     def backward(ctx, g):
         a, out = ctx.saved_tensors
-        mask = a == out
-        return mask * (g / mask.sum())
+        ties = a == out
+        return ties * (g / ties.sum(dtype=g.dtype))

@@ -1,13 +1,20 @@
-"""Shape and indexing: reshape, permute, expand, index, cat, stack."""
+"""Shape and indexing: reshape, permute, expand, index, cat, stack, clone.
+
+The Tensor methods check the arguments (dims in range, sizes that fit); these Functions only
+move the numbers and route the gradient back to where each number came from.
+"""
 from __future__ import annotations
+
+import itertools
 
 from ..autograd import Function
 from ..backends import array_module
+from .broadcast import sum_to_shape
 
 
 class Reshape(Function):
     @staticmethod
-    def forward(ctx, a, shape):
+    def forward(ctx, a, shape: tuple):
         ctx.shape = a.shape
         return a.reshape(shape)
 
@@ -18,12 +25,13 @@ class Reshape(Function):
 
 class Permute(Function):
     @staticmethod
-    def forward(ctx, a, dims):
+    def forward(ctx, a, dims: tuple):
         ctx.dims = dims
         return a.transpose(dims)
 
     @staticmethod
     def backward(ctx, g):
+        # Output axis i came from input axis dims[i], so input axis dims[i] goes back from axis i.
         inverse = [0] * len(ctx.dims)
         for i, d in enumerate(ctx.dims):
             inverse[d] = i
@@ -31,61 +39,80 @@ class Permute(Function):
 
 
 class Expand(Function):
+    """A read-only broadcast view; the backward sums over the broadcast axes."""
+
     @staticmethod
-    def forward(ctx, a, shape):
+    def forward(ctx, a, shape: tuple):
         ctx.shape = a.shape
         return array_module(a).broadcast_to(a, shape)
 
     @staticmethod
     def backward(ctx, g):
-        from .broadcast import sum_to_shape
-
         return sum_to_shape(g, ctx.shape)
 
 
+class Clone(Function):
+    @staticmethod
+    def forward(ctx, a):
+        return a.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+def _may_repeat(key) -> bool:
+    """Can ``key`` pick the same element twice? Only integer arrays can (``x[[0, 0]]``).
+
+    Ints, slices, None, Ellipsis and boolean masks select each element at most once.
+    """
+    parts = key if isinstance(key, tuple) else (key,)
+    return any(getattr(k, "ndim", 0) > 0 and k.dtype.kind in "iu" for k in parts)
+
+
 class Index(Function):
-    """``a[key]`` for basic and advanced keys; the backward scatter-adds into zeros."""
+    """``a[key]`` for basic and advanced keys (key parts are ints, slices, None, Ellipsis, arrays)."""
 
     @staticmethod
     def forward(ctx, a, key):
-        ctx.info = a.shape, a.dtype, key
+        ctx.info = a.shape, key
         return a[key]
 
     @staticmethod
     def backward(ctx, g):
-        shape, dtype, key = ctx.info
+        shape, key = ctx.info
         xp = array_module(g)
         grad = xp.zeros(shape, dtype=g.dtype)
-        # add.at sums repeated indices (e.g. x[[0, 0]]), which plain assignment would not.
-        xp.add.at(grad, key, g)
+        if _may_repeat(key):
+            # x[[0, 0]] uses x[0] twice, so it gets both gradients: add.at sums repeated
+            # indices, where plain assignment would keep only the last.
+            xp.add.at(grad, key, g)
+        else:
+            grad[key] = g
         return grad
 
 
 class Cat(Function):
     @staticmethod
-    def forward(ctx, dim, *arrays):
+    def forward(ctx, *arrays, dim: int):
         ctx.dim = dim
         ctx.sizes = [a.shape[dim] for a in arrays]
         return array_module(arrays[0]).concatenate(arrays, axis=dim)
 
     @staticmethod
     def backward(ctx, g):
-        xp = array_module(g)
-        bounds = []
-        total = 0
-        for s in ctx.sizes[:-1]:
-            total += s
-            bounds.append(total)
-        return (None, *xp.split(g, bounds, axis=ctx.dim))
+        # Split where each input ended: sizes (2, 3, 1) give split points 2 and 5.
+        bounds = list(itertools.accumulate(ctx.sizes[:-1]))
+        return tuple(array_module(g).split(g, bounds, axis=ctx.dim))
 
 
 class Stack(Function):
     @staticmethod
-    def forward(ctx, dim, *arrays):
+    def forward(ctx, *arrays, dim: int):
         ctx.dim = dim
         return array_module(arrays[0]).stack(arrays, axis=dim)
 
     @staticmethod
     def backward(ctx, g):
         xp = array_module(g)
-        return (None, *(xp.take(g, i, axis=ctx.dim) for i in range(g.shape[ctx.dim])))
+        return tuple(xp.take(g, i, axis=ctx.dim) for i in range(g.shape[ctx.dim]))
