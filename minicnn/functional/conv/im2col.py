@@ -1,16 +1,18 @@
 """conv2d as im2col + GEMM: copy every receptive field into a column, then one matrix product.
 
-Forward. Each output pixel of sample n is the dot product of the weight (flattened over
-(C/groups, KH, KW)) with the input window under it. Copy all the windows into a column matrix
+Forward. Each output pixel is the dot product of the weight (flattened over (C/groups, KH, KW))
+with the input window under it. Copy all the windows of the batch into one column matrix
 
-    cols[n, g, (c, i, j), (p, q)] = xpad[n, g*Cg + c, p*SH + i*DH, q*SW + j*DW]
+    cols[g, (c, i, j), (n, p, q)] = xpad[n, g*Cg + c, p*SH + i*DH, q*SW + j*DW]
 
-of shape (N, G, Cg*KH*KW, OH*OW), and the convolution of group g becomes one GEMM,
-y[n, g] = W_g @ cols[n, g], with W_g the weight of the group reshaped to (C_out/G, Cg*KH*KW).
-The result is already in (N, C_out, OH*OW) order, so the output needs no transpose.
+of shape (G, Cg*KH*KW, N*OH*OW), and the convolution of group g is ONE GEMM for the whole
+batch, Y_g = W_g @ cols[g], with W_g the group's weight reshaped to (C_out/G, Cg*KH*KW).
+Putting the batch in the columns (rather than one GEMM per sample) keeps the GEMM large even
+when a layer's images are small (LeNet's 10x10 maps), which is where BLAS is efficient; the
+price is a transpose of the (small) output from (C_out, N, OH*OW) back to (N, C_out, OH, OW).
 
-Backward. The GEMM's gradients are GEMMs again: dW_g = sum_n dY[n, g] @ cols[n, g]^T and
-dcols[n, g] = W_g^T @ dY[n, g]. dcols then goes back to the input shape by col2im.
+Backward. The GEMM's gradients are GEMMs again: dW_g = dY_g @ cols[g]^T and
+dcols[g] = W_g^T @ dY_g. dcols then goes back to the input shape by col2im.
 
 Memory. The column matrix is KH*KW times larger than the input (the windows overlap), so the
 batch is processed in chunks whose column matrix stays under a configurable byte limit
@@ -65,35 +67,31 @@ def _grouped_weight(w, groups: int):
 
 
 def _columns(x, geom: ConvGeometry):
-    """im2col: (n, C, H, W) -> column matrix (n, G, Cg*KH*KW, OH*OW)."""
+    """im2col: (n, C, H, W) -> column matrix (G, Cg*KH*KW, n*OH*OW)."""
     n, channels = x.shape[:2]
     groups = geom.groups
     kh, kw = geom.kernel_size
     oh, ow = geom.output_size
-    rows_per_group = channels // groups * kh * kw
-    if geom.is_pointwise:
-        # 1x1 kernel, stride 1, no padding: every pixel is its own window, so the input already
-        # is the column matrix and the convolution is a plain GEMM — no copy for contiguous input.
-        return x.reshape(n, groups, rows_per_group, oh * ow)
     xp = array_module(x)
     padded = pad_input(x, geom)
     (sh, sw), (dh, dw) = geom.stride, geom.dilation
     stride_n, stride_c, stride_h, stride_w = padded.strides  # in bytes
-    # A view (only ever read) with windows[n, c, i, j, p, q] = padded[n, c, p*SH + i*DH, q*SW + j*DW]:
+    # A view (only ever read) with windows[c, i, j, n, p, q] = padded[n, c, p*SH + i*DH, q*SW + j*DW]:
     # stepping the tap i moves DH rows, stepping the output row p moves SH rows. Neighbouring
-    # windows overlap, so the view aliases memory; the copy below materialises it exactly once.
+    # windows overlap, so the view aliases memory; the copy below materialises it exactly once,
+    # already in the (rows = (c, i, j), columns = (n, p, q)) order of the GEMM.
     windows = xp.lib.stride_tricks.as_strided(
         padded,
-        shape=(n, channels, kh, kw, oh, ow),
-        strides=(stride_n, stride_c, dh * stride_h, dw * stride_w, sh * stride_h, sw * stride_w),
+        shape=(channels, kh, kw, n, oh, ow),
+        strides=(stride_c, dh * stride_h, dw * stride_w, stride_n, sh * stride_h, sw * stride_w),
     )
     # Channels are group-major (c = g*Cg + c'), so splitting the (C, KH, KW) rows into
     # (G, Cg*KH*KW) is a free reshape of the contiguous copy.
-    return xp.ascontiguousarray(windows).reshape(n, groups, rows_per_group, oh * ow)
+    return xp.ascontiguousarray(windows).reshape(groups, channels // groups * kh * kw, n * oh * ow)
 
 
 def _col2im(grad_cols, geom: ConvGeometry, input_shape):
-    """Gradient of im2col: (n, G, Cg*KH*KW, OH*OW) -> (n, C, H, W).
+    """Gradient of im2col: (G, Cg*KH*KW, n*OH*OW) -> (n, C, H, W).
 
     Each input pixel was copied into the column of every window covering it, so its gradient
     is the sum of all those column entries. A single scatter through the strided view would
@@ -101,17 +99,29 @@ def _col2im(grad_cols, geom: ConvGeometry, input_shape):
     by different output positions are distinct, so adding tap by tap (KH*KW strided slice
     additions over the whole batch) accumulates every contribution exactly once.
     """
-    n, channels, height, width = input_shape
-    if geom.is_pointwise:
-        return grad_cols.reshape(input_shape)
     xp = array_module(grad_cols)
+    n, channels = input_shape[:2]
     kh, kw = geom.kernel_size
     oh, ow = geom.output_size
-    grad_windows = grad_cols.reshape(n, channels, kh, kw, oh, ow)
+    grad_windows = grad_cols.reshape(channels, kh, kw, n, oh, ow)
     grad_padded = xp.zeros((n, channels) + geom.padded_size, dtype=grad_cols.dtype)
     for i, j in kernel_taps(geom):
-        grad_padded[tap_slice(geom, i, j)] += grad_windows[:, :, i, j]
+        grad_padded[tap_slice(geom, i, j)] += grad_windows[:, i, j].transpose(1, 0, 2, 3)
     return crop_padding(grad_padded, geom)
+
+
+def _batch_major(y_cols, n: int, geom: ConvGeometry):
+    """(G, Co/G, n*OH*OW) -> (n, G*Co/G, OH, OW): the GEMM's column order back to NCHW."""
+    groups, per_group = y_cols.shape[:2]
+    oh, ow = geom.output_size
+    return y_cols.reshape(groups * per_group, n, oh, ow).transpose(1, 0, 2, 3)
+
+
+def _column_major(grad_y):
+    """(n, C_out, OH, OW) -> (C_out, n*OH*OW), the inverse of :func:`_batch_major` (one copy)."""
+    n, out_channels, oh, ow = grad_y.shape
+    xp = array_module(grad_y)
+    return xp.ascontiguousarray(grad_y.transpose(1, 0, 2, 3)).reshape(out_channels, n * oh * ow)
 
 
 def forward(x, w, geom: ConvGeometry):
@@ -119,40 +129,43 @@ def forward(x, w, geom: ConvGeometry):
     xp = array_module(x)
     batch = x.shape[0]
     out_channels = w.shape[0]
-    groups = geom.groups
     oh, ow = geom.output_size
-    weight = _grouped_weight(w, groups)
-    y = xp.empty((batch, groups, out_channels // groups, oh * ow), dtype=xp.result_type(x, w))
+    weight = _grouped_weight(w, geom.groups)
+    if geom.is_pointwise:
+        # 1x1 kernel, stride 1, no padding: every pixel is its own window, so each sample already
+        # is its column matrix: one GEMM per sample, (G, Co/G, Cg) @ (N, G, Cg, H*W), no copy.
+        columns = x.reshape(batch, geom.groups, -1, oh * ow)
+        return xp.matmul(weight, columns).reshape(batch, out_channels, oh, ow)
+    y = xp.empty((batch, out_channels, oh, ow), dtype=xp.result_type(x, w))
     for start, stop in _batch_chunks(x, geom):
-        # weight (G, Co/G, K) broadcasts against cols (n, G, K, L): one GEMM per sample and group,
-        # written straight into this chunk's slice of the output.
-        xp.matmul(weight, _columns(x[start:stop], geom), out=y[start:stop])
-    return y.reshape(batch, out_channels, oh, ow)
+        y_cols = xp.matmul(weight, _columns(x[start:stop], geom))  # (G, Co/G, n*OH*OW)
+        y[start:stop] = _batch_major(y_cols, stop - start, geom)
+    return y
 
 
 def backward(grad_y, x, w, geom: ConvGeometry, need_input: bool, need_weight: bool):
     """grad_y (N, C_out, OH, OW) -> (grad_x (N, C, H, W) or None, grad_w like w or None)."""
     xp = array_module(x)
-    batch = x.shape[0]
-    out_channels = w.shape[0]
+    batch, channels = x.shape[:2]
     groups = geom.groups
     oh, ow = geom.output_size
     weight = _grouped_weight(w, groups)
-    grad_y = grad_y.reshape(batch, groups, out_channels // groups, oh * ow)
+    if geom.is_pointwise:
+        dy = grad_y.reshape(batch, groups, -1, oh * ow)
+        columns = x.reshape(batch, groups, -1, oh * ow)
+        grad_x = xp.matmul(weight.swapaxes(-1, -2), dy).reshape(x.shape) if need_input else None
+        grad_w = xp.matmul(dy, columns.swapaxes(-1, -2)).sum(axis=0).reshape(w.shape) if need_weight else None
+        return grad_x, grad_w
     grad_weight = xp.zeros(weight.shape, dtype=w.dtype) if need_weight else None
-    grad_x_chunks = []
+    grad_x = xp.empty(x.shape, dtype=x.dtype) if need_input else None
     for start, stop in _batch_chunks(x, geom):
-        grad_y_chunk = grad_y[start:stop]
+        dy = _column_major(grad_y[start:stop]).reshape(groups, weight.shape[1], (stop - start) * oh * ow)
         if need_weight:
-            cols = _columns(x[start:stop], geom)
-            # dW_g = sum_n dY[n, g] @ cols[n, g]^T: (Co/G, L) @ (L, K) per sample, summed over samples.
-            grad_weight += xp.matmul(grad_y_chunk, cols.swapaxes(-1, -2)).sum(axis=0)
+            # dW_g = dY_g @ cols[g]^T: (Co/G, n*L) @ (n*L, K), the whole chunk in one GEMM.
+            grad_weight += xp.matmul(dy, _columns(x[start:stop], geom).swapaxes(-1, -2))
         if need_input:
-            # dcols[n, g] = W_g^T @ dY[n, g]: (K, Co/G) @ (Co/G, L).
-            grad_cols = xp.matmul(weight.swapaxes(-1, -2), grad_y_chunk)
-            grad_x_chunks.append(_col2im(grad_cols, geom, x[start:stop].shape))
-    grad_x = None
-    if need_input:
-        grad_x = grad_x_chunks[0] if len(grad_x_chunks) == 1 else xp.concatenate(grad_x_chunks)
+            # dcols[g] = W_g^T @ dY_g: (K, Co/G) @ (Co/G, n*L).
+            grad_cols = xp.matmul(weight.swapaxes(-1, -2), dy)
+            grad_x[start:stop] = _col2im(grad_cols, geom, (stop - start, channels))
     grad_w = grad_weight.reshape(w.shape) if need_weight else None
     return grad_x, grad_w
