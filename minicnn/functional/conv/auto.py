@@ -1,0 +1,140 @@
+"""conv2d algorithm "auto": time the applicable algorithms the first time a problem is seen, then use the fastest.
+
+This is cuDNN's benchmark mode (``torch.backends.cudnn.benchmark = True``) for minicnn. Which
+algorithm is fastest depends on the shapes (the kernel size and the channel counts above all),
+on the machine and on the backend, so rather than guess, auto measures once per problem and
+caches the winner.
+
+The problem key (:class:`AutoKey`) holds everything the speed depends on: the input and weight
+shapes (batch included), the dtype, the device the arrays live on, the backend whose
+implementations compete, the full geometry (stride, padding, dilation, groups) and, for the
+backward, which gradients are needed. It holds no array-library object, so one cache serves
+NumPy and CuPy arrays alike.
+
+Forward and backward are timed and chosen separately: the algorithm with the fastest forward is
+not always the one with the fastest backward (Winograd's backward, for one, runs a second
+Winograd correlation plus the adjoint transforms). The forward is timed during the forward pass
+and the backward during the backward pass, each on the real arrays of that call.
+
+The candidates are the registered algorithms whose ``supports(geom)`` accepts the geometry
+(:func:`~.registry.applicable_algorithms`), except "auto" itself, each in its implementation
+for the backend the process default selects for the input (:func:`~minicnn.backends.select_backend`):
+under ``use_backend("numba")``, Numba's own kernels compete wherever it has them. (An algorithm
+sees arrays only, so a per-call ``conv2d(..., backend=...)`` does not reach auto; set the
+process default to tune another backend.)
+
+Measurement: each candidate runs once untimed (a warm-up: first-touch page faults of its
+temporaries, FFT plan caches, JIT and CUDA kernel compilation), then :data:`TIMED_RUNS` times;
+its time is the best of those. So the first call of a key costs every candidate
+``1 + TIMED_RUNS`` runs; later calls cost one lookup. The timing runs' results are discarded
+and the winner computes the answer.
+
+:func:`auto_choices` shows the cache (key -> chosen algorithm and every candidate's time);
+:func:`clear_auto_cache` empties it, e.g. after registering a new algorithm.
+"""
+from __future__ import annotations
+
+import functools
+import math
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ...backends import array_module, device_of, select_backend
+from .geometry import ConvGeometry
+from .registry import ConvAlgorithm, applicable_algorithms, get_algorithm
+
+TIMED_RUNS = 2  # after one warm-up run; the best of these is the candidate's time
+
+
+@dataclass(frozen=True)
+class AutoKey:
+    """One conv2d problem, as far as its speed is concerned."""
+
+    direction: str  # "forward" or "backward"
+    input_shape: tuple[int, ...]  # (N, C, H, W)
+    weight_shape: tuple[int, ...]  # (C_out, C/G, KH, KW)
+    dtype: str
+    device: str  # "cpu" or "cuda"
+    backend: str  # whose implementations were timed: "numpy", "numba", "cupy", "numba_cuda"
+    geometry: ConvGeometry
+    gradients: tuple[bool, bool] = (False, False)  # backward only: (need_input, need_weight)
+
+
+@dataclass(frozen=True)
+class AutoChoice:
+    """The algorithm chosen for a key, and the measured seconds of every candidate."""
+
+    algorithm: str
+    seconds: dict[str, float]
+
+
+_choices: dict[AutoKey, AutoChoice] = {}
+
+
+def auto_choices() -> dict[AutoKey, AutoChoice]:
+    """A copy of the cache: for every problem seen, the chosen algorithm and the measured times."""
+    return dict(_choices)
+
+
+def clear_auto_cache() -> None:
+    """Forget every choice; the next call of each problem measures again."""
+    _choices.clear()
+
+
+def _key(direction: str, x, w, geom: ConvGeometry, gradients: tuple[bool, bool] = (False, False)) -> AutoKey:
+    backend = select_backend("conv2d", x)
+    return AutoKey(direction, tuple(x.shape), tuple(w.shape), str(x.dtype), device_of(x), backend, geom, gradients)
+
+
+def _candidates(geom: ConvGeometry, backend: str) -> tuple[str, ...]:
+    """The applicable registered algorithms, except this one (it would time itself recursively)."""
+    this_module = sys.modules[__name__]
+    return tuple(
+        name for name in applicable_algorithms(geom, backend) if get_algorithm(name, backend) is not this_module
+    )
+
+
+def _synchronize(array) -> None:
+    """Wait for queued GPU work, so that a GPU timing measures the computation, not its launch."""
+    if device_of(array) != "cpu":
+        array_module(array).cuda.Device().synchronize()  # every stream: CuPy's and Numba's kernels
+
+
+def _seconds(run: Callable[[], Any], array) -> float:
+    """Best wall-clock time of ``run()`` over :data:`TIMED_RUNS` runs after one warm-up run."""
+    run()
+    _synchronize(array)
+    best = math.inf
+    for _ in range(TIMED_RUNS):
+        start = time.perf_counter()
+        run()
+        _synchronize(array)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def _chosen(key: AutoKey, run_with: Callable[[ConvAlgorithm], Any], array) -> ConvAlgorithm:
+    """The algorithm cached for ``key``; on a miss, time ``run_with(algorithm)`` for each candidate first."""
+    choice = _choices.get(key)
+    if choice is None:
+        seconds = {
+            name: _seconds(functools.partial(run_with, get_algorithm(name, key.backend)), array)
+            for name in _candidates(key.geometry, key.backend)
+        }
+        choice = _choices[key] = AutoChoice(min(seconds, key=seconds.__getitem__), seconds)
+    return get_algorithm(choice.algorithm, key.backend)
+
+
+def forward(x, w, geom: ConvGeometry):
+    """x (N, C, H, W), w (C_out, C/G, KH, KW) -> y (N, C_out, OH, OW) by the fastest forward."""
+    algorithm = _chosen(_key("forward", x, w, geom), lambda a: a.forward(x, w, geom), x)
+    return algorithm.forward(x, w, geom)
+
+
+def backward(grad_y, x, w, geom: ConvGeometry, need_input: bool, need_weight: bool):
+    """grad_y (N, C_out, OH, OW) -> (grad_x or None, grad_w or None) by the fastest backward."""
+    key = _key("backward", x, w, geom, (need_input, need_weight))
+    algorithm = _chosen(key, lambda a: a.backward(grad_y, x, w, geom, need_input, need_weight), x)
+    return algorithm.backward(grad_y, x, w, geom, need_input, need_weight)
