@@ -1,8 +1,19 @@
-"""Shared pieces of the benchmarks: the standard layer set, FLOP counts, the machine's GEMM peak.
+"""Benchmarks of minicnn against torch: the workloads, the machine facts, and ``minicnn bench``.
 
-Used by the pytest-benchmark suite in ``benchmarks/`` and (later) by ``minicnn bench``.
+- :mod:`.layers`          the standard conv layer set, pooling shapes, the LeNet-5 step; FLOP counts
+- :mod:`.machine`         BLAS kernels and settings, measured GEMM peaks
+- :mod:`.implementations` torch on a device, or a minicnn backend x conv2d algorithm
+- :mod:`.cases`           the benchmark matrix and the code each case times
+- :mod:`.runner`          warm-up, repetitions, one runtime at a time
+- :mod:`.stats`           median, IQR, GFLOP/s, ratios
+- :mod:`.results`, :mod:`.table`, :mod:`.plot`, :mod:`.progress`   the report
+- :mod:`.commands`        the ``minicnn bench`` subcommand
+
+Used by the pytest-benchmark suites in ``benchmarks/`` too. Nothing here imports torch at
+import time: :func:`.implementations.optional_torch` loads it when a run asks.
 """
-from .layers import STANDARD_LAYERS, ConvLayer, conv_flops
+from .layers import STANDARD_LAYERS, STANDARD_POOLS, ConvLayer, LeNetStep, PoolLayer, conv_flops
 from .machine import blas_info, gemm_peak_gflops
 
-__all__ = ["STANDARD_LAYERS", "ConvLayer", "conv_flops", "blas_info", "gemm_peak_gflops"]
+__all__ = ["STANDARD_LAYERS", "STANDARD_POOLS", "ConvLayer", "LeNetStep", "PoolLayer", "conv_flops",
+           "blas_info", "gemm_peak_gflops"]
