@@ -9,7 +9,7 @@ from .autograd import enable_grad, gradcheck, is_grad_enabled, no_grad, set_grad
 from .device import device
 from .dtypes import (
     bool, double, float, float16, float32, float64, get_default_dtype, half, int, int8, int16,
-    int32, int64, long, set_default_dtype, short, uint8,
+    int32, int64, long, promote_types, set_default_dtype, short, uint8,
 )
 from .random import Generator, get_rng_state, manual_seed, seed, set_rng_state
 from .tensor import (
@@ -21,6 +21,10 @@ from .tensor import (
 )
 from . import functional, nn, optim, utils, vision, models  # noqa: E402  (need Tensor first)
 from .serialization import load, save  # noqa: E402
+from .functional.conv import (  # noqa: E402  (the conv algorithm knobs, at the top for convenience)
+    available_algorithms, conv_algorithm, get_default_algorithm, set_default_algorithm,
+)
+from .study import summary  # noqa: E402
 
 __version__ = "0.1.0"
 

@@ -66,7 +66,7 @@ def _grouped_weight(w, groups: int):
     return w.reshape(groups, out_channels // groups, group_channels * kh * kw)
 
 
-def _columns(x, geom: ConvGeometry):
+def im2col(x, geom: ConvGeometry):
     """im2col: (n, C, H, W) -> column matrix (G, Cg*KH*KW, n*OH*OW)."""
     n, channels = x.shape[:2]
     groups = geom.groups
@@ -90,7 +90,7 @@ def _columns(x, geom: ConvGeometry):
     return xp.ascontiguousarray(windows).reshape(groups, channels // groups * kh * kw, n * oh * ow)
 
 
-def _col2im(grad_cols, geom: ConvGeometry, input_shape):
+def col2im(grad_cols, geom: ConvGeometry, input_shape):
     """Gradient of im2col: (G, Cg*KH*KW, n*OH*OW) -> (n, C, H, W).
 
     Each input pixel was copied into the column of every window covering it, so its gradient
@@ -138,7 +138,7 @@ def forward(x, w, geom: ConvGeometry):
         return xp.matmul(weight, columns).reshape(batch, out_channels, oh, ow)
     y = xp.empty((batch, out_channels, oh, ow), dtype=xp.result_type(x, w))
     for start, stop in _batch_chunks(x, geom):
-        y_cols = xp.matmul(weight, _columns(x[start:stop], geom))  # (G, Co/G, n*OH*OW)
+        y_cols = xp.matmul(weight, im2col(x[start:stop], geom))  # (G, Co/G, n*OH*OW)
         y[start:stop] = _batch_major(y_cols, stop - start, geom)
     return y
 
@@ -162,10 +162,10 @@ def backward(grad_y, x, w, geom: ConvGeometry, need_input: bool, need_weight: bo
         dy = _column_major(grad_y[start:stop]).reshape(groups, weight.shape[1], (stop - start) * oh * ow)
         if need_weight:
             # dW_g = dY_g @ cols[g]^T: (Co/G, n*L) @ (n*L, K), the whole chunk in one GEMM.
-            grad_weight += xp.matmul(dy, _columns(x[start:stop], geom).swapaxes(-1, -2))
+            grad_weight += xp.matmul(dy, im2col(x[start:stop], geom).swapaxes(-1, -2))
         if need_input:
             # dcols[g] = W_g^T @ dY_g: (K, Co/G) @ (Co/G, n*L).
             grad_cols = xp.matmul(weight.swapaxes(-1, -2), dy)
-            grad_x[start:stop] = _col2im(grad_cols, geom, (stop - start, channels))
+            grad_x[start:stop] = col2im(grad_cols, geom, (stop - start, channels))
     grad_w = grad_weight.reshape(w.shape) if need_weight else None
     return grad_x, grad_w
