@@ -259,6 +259,10 @@ def run_download(args: argparse.Namespace) -> int:
     return 0
 
 
+from .study import commands as _study_commands  # noqa: E402,F401  registers explain/summary/visualize
+from .benchmark import commands as _bench_commands  # noqa: E402,F401  registers bench
+
+
 # ---------------------------------------------------------------------------------- main
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(

@@ -51,6 +51,11 @@ def assert_close(got, want, dtype=np.float64, what: str = "", scale_rtol: float 
     g = to_numpy(got) if not isinstance(got, np.ndarray) else got
     w = to_numpy(want) if not isinstance(want, np.ndarray) else want
     assert g.shape == w.shape, f"{what}: shape {g.shape} != torch {w.shape}"
+    # NaN where torch gives NaN (e.g. a weighted mean over targets that are all ignored) is right.
+    nan = np.isnan(w)
+    np.testing.assert_array_equal(np.isnan(g), nan, err_msg=f"{what}: NaN positions differ from torch")
+    if nan.any():
+        g, w = np.where(nan, 0, g), np.where(nan, 0, w)
     dtype = np.dtype(dtype).type
     scale = max(float(np.abs(w).max()) if w.size else 0.0, 1e-30)
     err = float(np.abs(g.astype(np.float64) - w.astype(np.float64)).max()) / scale if w.size else 0.0

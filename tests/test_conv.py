@@ -215,6 +215,7 @@ class _FakeCudaArray:
 
     def __init__(self, shape, dtype=np.float32):
         self.shape, self.dtype, self.ndim = shape, np.dtype(dtype), len(shape)
+        self.__cuda_array_interface__ = {"shape": shape, "typestr": self.dtype.str, "version": 3}
 
 
 def _t(*shape, dtype=np.float32):

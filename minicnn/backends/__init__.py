@@ -1,63 +1,31 @@
 """Backends: where arrays live and which kernels run on them.
 
-A backend supplies the array module (``xp``: NumPy or CuPy) and, optionally, specialised
-kernels. The ops in :mod:`minicnn.functional` are written once against ``xp`` and call a
-backend kernel where one exists. Only ``numpy`` is built in; the others register
-themselves when their packages import.
+A backend supplies the array module (``xp``: NumPy or CuPy) and the kernels it specialises.
+The ops in :mod:`minicnn.functional` are written once against ``xp`` and call a backend's
+kernel where one exists (:func:`find_kernel`; conv2d looks up (algorithm, backend) in its own
+registry). The four backends:
+
+============  ========  ==========================================================================
+name          arrays    kernels
+============  ========  ==========================================================================
+numpy         NumPy     none: the generic xp code is the reference
+numba         NumPy     ``@njit(parallel=True)`` direct conv, im2col/col2im, max/avg pooling
+cupy          CuPy      CUDA C from ``kernels/*.cu`` (im2col/col2im, tiled direct conv, pooling);
+                        GEMMs through cuBLAS (``cupy.matmul``)
+numba_cuda    CuPy      ``numba.cuda.jit`` tiled direct conv and pooling; under Numba's simulator
+                        (NUMBA_ENABLE_CUDASIM=1) on NumPy arrays, with no GPU at all
+============  ========  ==========================================================================
+
+Choose per call (``conv2d(..., backend="numba")``), per process (:func:`set_backend`,
+``with use_backend(...)``) or with the environment variable MINICNN_BACKEND; the rules are in
+:mod:`.selection`. :func:`available` says which backends work here and why the others do not.
 """
-from __future__ import annotations
+from .arrays import array_module, device_of
+from .availability import BACKEND_NAMES
+from .kernels import find_kernel, load_backend, register_kernel
+from .selection import available, get_backend, select_backend, set_backend, use_backend
 
-import contextlib
-import os
-from typing import Iterator
-
-import numpy
-
-BACKEND_NAMES = ("numpy", "numba", "cupy", "numba_cuda")
-
-_default_backend = os.environ.get("MINICNN_BACKEND", "numpy")
-
-
-def array_module(array):
-    """NumPy for NumPy arrays, CuPy for CuPy arrays — without importing CuPy needlessly."""
-    if isinstance(array, numpy.ndarray) or numpy.isscalar(array):
-        return numpy
-    import cupy  # only reached for arrays that are not NumPy's, i.e. CuPy's
-
-    return cupy
-
-
-def device_of(array) -> str:
-    return "cpu" if isinstance(array, (numpy.ndarray, numpy.generic)) else "cuda"
-
-
-def available() -> dict[str, tuple[bool, str]]:
-    """For each backend name: (usable here, why not / what it runs on)."""
-    result = {"numpy": (True, f"NumPy {numpy.__version__}")}
-    for name in BACKEND_NAMES[1:]:
-        result[name] = (False, "not implemented yet in this version")
-    return result
-
-
-def get_backend() -> str:
-    return _default_backend
-
-
-def set_backend(name: str) -> None:
-    global _default_backend
-    if name not in BACKEND_NAMES:
-        raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKEND_NAMES)}")
-    usable, why = available()[name]
-    if not usable:
-        raise RuntimeError(f"backend {name!r} is not available here: {why}")
-    _default_backend = name
-
-
-@contextlib.contextmanager
-def use_backend(name: str) -> Iterator[None]:
-    previous = _default_backend
-    set_backend(name)
-    try:
-        yield
-    finally:
-        set_backend(previous)
+__all__ = [
+    "BACKEND_NAMES", "array_module", "available", "device_of", "find_kernel", "get_backend",
+    "load_backend", "register_kernel", "select_backend", "set_backend", "use_backend",
+]

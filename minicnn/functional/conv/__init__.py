@@ -1,20 +1,26 @@
 """conv2d with torch's signature, computed by a choice of algorithms.
 
-``conv2d`` validates its arguments once (:mod:`.geometry`), picks an algorithm from the
-registry (:mod:`.registry`; ``algorithm=`` or the process default) and records one autograd
-node, :class:`Conv2dFunction`. The algorithms live side by side, each with its backward next
+``conv2d`` validates its arguments once (:mod:`.geometry`), picks a backend
+(:func:`minicnn.backends.select_backend`; ``backend=`` or the process default) and an algorithm
+from the registry (:mod:`.registry`; ``algorithm=`` or the process default) — the backend's own
+kernels for that algorithm where it has them — and records one autograd node, :class:`Conv2dFunction`. The algorithms live side by side, each with its backward next
 to its forward:
 
 - ``im2col`` (:mod:`.im2col`): copy the receptive fields into a column matrix, one GEMM.
 - ``direct`` (:mod:`.direct`): the definition, one channel-GEMM per kernel tap.
+- ``fft`` (:mod:`.fft`): the convolution theorem, one channel-GEMM per frequency.
+- ``winograd`` (:mod:`.winograd`): F(2x2, 3x3) minimal filtering, 3x3 stride-1 kernels only.
+- ``auto`` (:mod:`.auto`): times the applicable ones per problem and uses the fastest.
 """
 from __future__ import annotations
 
 from ...autograd import Function
+from ...backends import select_backend
 from ...tensor import Tensor
-from . import direct, im2col
+from . import auto, direct, fft, im2col, winograd
 from .geometry import ConvGeometry, check_dtypes_and_devices, check_input_dim, conv2d_geometry
 # Re-exported so that minicnn's top level (and users) find the knobs here.
+from .auto import auto_choices, clear_auto_cache  # noqa: F401
 from .im2col import get_workspace_limit, set_workspace_limit  # noqa: F401
 from .registry import (  # noqa: F401
     ConvAlgorithm, available_algorithms, conv_algorithm, get_algorithm, get_default_algorithm,
@@ -23,6 +29,9 @@ from .registry import (  # noqa: F401
 
 register_algorithm("im2col", im2col)
 register_algorithm("direct", direct)
+register_algorithm("fft", fft)
+register_algorithm("winograd", winograd)
+register_algorithm("auto", auto)
 
 __all__ = ["conv2d"]
 
@@ -77,20 +86,23 @@ def conv2d(
     groups: int = 1,
     *,
     algorithm: str | None = None,
+    backend: str | None = None,
 ) -> Tensor:
     """2-D convolution (cross-correlation, as in torch) over (N, C, H, W) or unbatched (C, H, W).
 
     weight (C_out, C/groups, KH, KW); bias (C_out,) or None. stride, dilation: int or pair;
     padding: int, pair, "valid" or "same" (stride 1 only; an even effective kernel gets the
     extra row/column at the bottom/right, as in torch). ``algorithm`` picks the implementation
-    by name (see :func:`available_algorithms`); None uses the process default.
+    by name (see :func:`available_algorithms`); None uses the process default. ``backend``
+    ("numpy", "numba", "cupy", "numba_cuda") picks whose kernels compute it; None uses the
+    process default (see :mod:`minicnn.backends`).
     Returns (N, C_out, OH, OW), or (C_out, OH, OW) for unbatched input.
     """
     _check_is_tensor("input", input)
     _check_is_tensor("weight", weight)
     if bias is not None:
         _check_is_tensor("bias", bias)
-    implementation = get_algorithm(algorithm)
+    implementation = get_algorithm(algorithm, select_backend("conv2d", input.array, backend))
     batched = check_input_dim(input.shape)
     check_dtypes_and_devices(input.array, weight.array, None if bias is None else bias.array)
     geometry = conv2d_geometry(

@@ -3,12 +3,21 @@
 An algorithm is anything with the two functions below (a module is fine), working on raw
 batched arrays with a validated :class:`~.geometry.ConvGeometry`; bias is not its business.
 Adding one (fft, winograd, a Numba or CuPy kernel) is a single ``register_algorithm`` call.
+An algorithm that computes only some geometries (winograd: 3x3 kernels at stride 1) also has a
+``supports(geom) -> bool``; one without it computes every geometry (im2col, direct, fft).
+
+Backends: the algorithm registered under a plain name is the generic one, written against
+``xp``, that computes on every backend. A backend may specialise a name with its own kernels,
+``register_algorithm("direct", numba_direct, backend="numba")``; :func:`get_algorithm` then
+returns the specialisation for that backend and the generic implementation everywhere else.
+Backends register their specialisations when first loaded (:func:`minicnn.backends.load_backend`).
 """
 from __future__ import annotations
 
 import contextlib
 from typing import Any, Iterator, Protocol
 
+from ...backends import load_backend
 from .geometry import ConvGeometry
 
 
@@ -22,17 +31,41 @@ class ConvAlgorithm(Protocol):
         """grad_y (N, C_out, OH, OW) -> (grad_x or None, grad_w or None)."""
 
 
-_ALGORITHMS: dict[str, ConvAlgorithm] = {}
+_ALGORITHMS: dict[str, ConvAlgorithm] = {}  # the generic implementations, by name
+_SPECIALISED: dict[tuple[str, str], ConvAlgorithm] = {}  # (name, backend) -> that backend's own
 _default_algorithm = "im2col"
 
 
-def register_algorithm(name: str, algorithm: ConvAlgorithm) -> None:
-    """Make ``algorithm`` selectable as ``conv2d(..., algorithm=name)``."""
-    _ALGORITHMS[name] = algorithm
+def register_algorithm(name: str, algorithm: ConvAlgorithm, backend: str | None = None) -> None:
+    """Make ``algorithm`` selectable as ``conv2d(..., algorithm=name)``.
+
+    With ``backend``, it specialises the generic algorithm ``name`` for that backend only.
+    """
+    if backend is None:
+        _ALGORITHMS[name] = algorithm
+    else:
+        _SPECIALISED[(name, backend)] = algorithm
 
 
 def available_algorithms() -> tuple[str, ...]:
     return tuple(_ALGORITHMS)
+
+
+def specialised_algorithms(backend: str) -> tuple[str, ...]:
+    """Names of the algorithms that ``backend`` computes with its own kernels (loads it)."""
+    load_backend(backend)
+    return tuple(name for name, owner in _SPECIALISED if owner == backend)
+
+
+def algorithm_supports(algorithm: ConvAlgorithm, geom: ConvGeometry) -> bool:
+    """Whether ``algorithm`` can compute ``geom``: its own ``supports(geom)``, else True."""
+    supports = getattr(algorithm, "supports", None)
+    return True if supports is None else bool(supports(geom))
+
+
+def applicable_algorithms(geom: ConvGeometry, backend: str | None = None) -> tuple[str, ...]:
+    """Names of the algorithms whose implementation for ``backend`` can compute ``geom``, in registration order."""
+    return tuple(name for name in _ALGORITHMS if algorithm_supports(get_algorithm(name, backend), geom))
 
 
 def _check_known(name: str) -> None:
@@ -42,10 +75,19 @@ def _check_known(name: str) -> None:
         )
 
 
-def get_algorithm(name: str | None = None) -> ConvAlgorithm:
-    """The implementation registered as ``name``; the process default when ``name`` is None."""
+def get_algorithm(name: str | None = None, backend: str | None = None) -> ConvAlgorithm:
+    """The implementation of ``name`` (None: the process default) for ``backend``.
+
+    That backend's specialisation where it registered one, else the generic implementation;
+    ``backend=None`` asks for the generic one.
+    """
     name = _default_algorithm if name is None else name
     _check_known(name)
+    if backend is not None:
+        load_backend(backend)
+        specialised = _SPECIALISED.get((name, backend))
+        if specialised is not None:
+            return specialised
     return _ALGORITHMS[name]
 
 

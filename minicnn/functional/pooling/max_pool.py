@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...autograd import Function
-from ...backends import array_module
+from ...backends import array_module, find_kernel, select_backend
 from ...tensor import Tensor
 from ._argmax import max_over_taps, scatter_to_winners
 from ._arguments import IntOrPair, apply_batched, check_input, sliding_windows
@@ -45,24 +45,32 @@ class MaxPool2D(Function):
 
     forward(x (N, C, H, W), windows) -> values (N, C, Ho, Wo), indices (N, C, Ho, Wo) int64.
     backward: each output's gradient goes to its winning pixel only (see
-    :func:`scatter_to_winners`); the indices output is not differentiable.
+    :func:`scatter_to_winners`); the indices output is not differentiable. Where the selected
+    backend has a ``max_pool2d`` kernel (:func:`~minicnn.backends.find_kernel`), it computes both.
     """
 
     @staticmethod
     def forward(ctx, x, windows: SlidingWindows):
-        xp = array_module(x)
-        padded = windows.pad(x, -xp.inf)  # -inf loses to every real value
-        rows, cols = _winner_coordinates(windows, 0), _winner_coordinates(windows, 1)
-        values, indices = max_over_taps(windows.view(padded), rows, cols, width=x.shape[-1])
-        ctx.indices, ctx.input_shape = indices, x.shape
-        ctx.keep = _windows_on_input(windows)
+        ctx.kernel = find_kernel("max_pool2d", select_backend("max_pool2d", x))
+        ctx.input_shape, ctx.windows = x.shape, windows
+        if ctx.kernel is not None:
+            values, indices = ctx.kernel.forward(x, windows)
+        else:
+            xp = array_module(x)
+            padded = windows.pad(x, -xp.inf)  # -inf loses to every real value
+            rows, cols = _winner_coordinates(windows, 0), _winner_coordinates(windows, 1)
+            values, indices = max_over_taps(windows.view(padded), rows, cols, width=x.shape[-1])
+        ctx.indices = indices
         return values, indices
 
     @staticmethod
     def backward(ctx, grad, _indices_grad):
         if not ctx.needs_input_grad[0]:
             return None, None
-        return scatter_to_winners(grad, ctx.indices, ctx.input_shape, ctx.keep), None
+        if ctx.kernel is not None:
+            return ctx.kernel.backward(grad, ctx.indices, ctx.windows), None
+        keep = _windows_on_input(ctx.windows)
+        return scatter_to_winners(grad, ctx.indices, ctx.input_shape, keep), None
 
 
 def max_pool2d(

@@ -1,0 +1,65 @@
+// im2col and col2im: the memory-bound halves of conv2d-as-GEMM (the GEMMs run in cuBLAS through
+// cupy.matmul; see minicnn/backends/im2col_gemm.py).
+//
+// The column matrix of a chunk of n samples is (n, C*KH*KW, OH*OW), row (c, i, j) and column
+// (p, q) — seen here unflattened as cols[n][c][i][j][p][q]:
+//     cols[n, c, i, j, p, q] = x[n, c, p*SH + i*DH - top, q*SW + j*DW - left]   (0 in the padding)
+// Arguments after the two arrays: N, C, H, W, KH, KW, OH, OW, SH, SW, top, left, DH, DW.
+#include "common.cuh"
+
+// One thread per column-matrix element, in its memory order, so that consecutive threads write
+// consecutive addresses (coalesced) while their reads stride through the image by SW.
+template <typename T>
+__global__ void im2col(const T* x, T* cols,
+                       int batch, int channels, int height, int width, int kh, int kw, int out_h, int out_w,
+                       int sh, int sw, int top, int left, int dh, int dw) {
+    const long long element = blockIdx.x * (long long)blockDim.x + threadIdx.x;
+    const long long count = (long long)batch * channels * kh * kw * out_h * out_w;
+    if (element >= count) return;
+    // element = ((((n*C + c)*KH + i)*KW + j)*OH + p)*OW + q: peel the indices off from the right.
+    const int q = element % out_w;
+    const int p = (element / out_w) % out_h;
+    const int j = (element / ((long long)out_w * out_h)) % kw;
+    const int i = (element / ((long long)out_w * out_h * kw)) % kh;
+    const long long plane = element / ((long long)out_w * out_h * kw * kh);  // n*C + c
+    const int row = p * sh + i * dh - top, col = q * sw + j * dw - left;
+    const bool inside = 0 <= row && row < height && 0 <= col && col < width;
+    cols[element] = inside ? x[(plane * height + row) * width + col] : T(0);
+}
+
+// The adjoint: grad_x[n, c, h, v] = sum of the column entries that copied pixel (h, v). One
+// thread per input pixel, gathering (deterministic, no atomics): tap i of output row p copied
+// row h exactly when reach = h + top - i*DH is >= 0, divisible by SH, and p = reach / SH < OH.
+template <typename T>
+__global__ void col2im(const T* cols, T* grad_x,
+                       int batch, int channels, int height, int width, int kh, int kw, int out_h, int out_w,
+                       int sh, int sw, int top, int left, int dh, int dw) {
+    const long long element = blockIdx.x * (long long)blockDim.x + threadIdx.x;
+    if (element >= (long long)batch * channels * height * width) return;
+    const int v = element % width;
+    const int h = (element / width) % height;
+    const long long plane = element / ((long long)width * height);  // n*C + c
+    const T* plane_cols = cols + plane * kh * kw * out_h * out_w;   // cols[n, c]: (KH, KW, OH, OW)
+    T total = 0;
+    for (int i = 0; i < kh; ++i) {
+        const int reach_row = h + top - i * dh;
+        if (reach_row < 0 || reach_row % sh != 0 || reach_row / sh >= out_h) continue;
+        const int p = reach_row / sh;
+        for (int j = 0; j < kw; ++j) {
+            const int reach_col = v + left - j * dw;
+            if (reach_col < 0 || reach_col % sw != 0 || reach_col / sw >= out_w) continue;
+            const int q = reach_col / sw;
+            total += plane_cols[((i * kw + j) * out_h + p) * out_w + q];
+        }
+    }
+    grad_x[element] = total;
+}
+
+// nvcc builds both precisions from this file (the compile test does); CuPy asks NVRTC for
+// "im2col<float>" etc. by name, which instantiates them there.
+#define MINICNN_COLUMN_SIZES int, int, int, int, int, int, int, int, int, int, int, int, int, int
+#define MINICNN_INSTANTIATE(T)                                                       \
+    template __global__ void im2col<T>(const T*, T*, MINICNN_COLUMN_SIZES);          \
+    template __global__ void col2im<T>(const T*, T*, MINICNN_COLUMN_SIZES);
+MINICNN_INSTANTIATE(float)
+MINICNN_INSTANTIATE(double)

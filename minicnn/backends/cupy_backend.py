@@ -1,0 +1,99 @@
+"""The "cupy" backend: CuPy arrays, kernels written in CUDA C in ``kernels/*.cu``, GEMMs in cuBLAS.
+
+Each ``.cu`` file holds one algorithm's kernels as templates over the element type; CuPy
+compiles a file with NVRTC on first use (``cupy.RawModule``, cached on disk by CuPy) and we
+ask for the float and double instantiations by name ("conv2d_forward<float>", …). Kernels are
+launched on CuPy's current stream, so a training step queues its work on the GPU without ever
+waiting for it; nothing here copies to the host.
+
+Registers, on import, conv2d "im2col" (the im2col/col2im kernels around ``cupy.matmul``, i.e.
+cuBLAS) and "direct" (the tiled kernels), and the max_pool2d / avg_pool2d kernels. Every other
+op and conv2d algorithm runs the generic xp code on CuPy arrays.
+"""
+from __future__ import annotations
+
+import functools
+import re
+
+import cupy
+import numpy as np
+
+from ..functional.conv.geometry import ConvGeometry
+from ..functional.conv.registry import register_algorithm
+from . import cuda_launch
+from .cuda_launch import Launch
+from .cuda_sources import C_TYPES, SOURCES, kernel_directory
+from .gpu_ops import GpuAvgPool, GpuKernels, GpuMaxPool, TiledDirectConv
+from .im2col_gemm import Im2colGemm
+from .kernel_arguments import conv_arguments
+from .kernels import register_kernel
+
+BACKEND = "cupy"
+
+_SOURCE_OF = {kernel: source for source, kernels in SOURCES.items() for kernel in kernels}
+
+
+def _code(source: str) -> str:
+    """The text of ``source`` with its local ``#include "….cuh"`` lines replaced by the headers.
+
+    CuPy caches compiled modules by their code text: with the headers inlined, editing a header
+    recompiles, where ``-I`` would silently reuse a binary built from the old header.
+    """
+    directory = kernel_directory()
+
+    def header(match: re.Match) -> str:
+        return (directory / match.group(1)).read_text()
+
+    return re.sub(r'^#include "([\w.]+\.cuh)"$', header, (directory / source).read_text(), flags=re.MULTILINE)
+
+
+@functools.lru_cache(maxsize=None)
+def _module(source: str) -> cupy.RawModule:
+    """One .cu file compiled by NVRTC, with its float and double instantiations."""
+    names = [f"{kernel}<{ctype}>" for kernel in SOURCES[source] for ctype in C_TYPES.values()]
+    return cupy.RawModule(code=_code(source), name_expressions=names)
+
+
+def _c_argument(value):
+    """Python ints become C ``int`` (every size argument of the kernels); arrays pass as pointers."""
+    return np.int32(value) if isinstance(value, int) else value
+
+
+def _launch(name: str, dtype, launch: Launch, *arguments) -> None:
+    kernel = _module(_SOURCE_OF[name]).get_function(f"{name}<{C_TYPES[dtype.name]}>")
+    kernel(launch.grid, launch.block, tuple(_c_argument(a) for a in arguments),
+           shared_mem=launch.shared_bytes(dtype.itemsize))
+
+
+_KERNELS = GpuKernels(BACKEND, _launch)
+
+
+def _column_sizes(input_shape: tuple, geom: ConvGeometry) -> tuple[int, ...]:
+    """(N, C, H, W, KH, KW, OH, OW, SH, SW, top, left, DH, DW): what im2col.cu's kernels take."""
+    return (*input_shape, *geom.kernel_size, *geom.output_size, *conv_arguments(geom)[:-1])
+
+
+def _im2col(x, geom: ConvGeometry):
+    """(n, C, H, W) -> column matrix (n, G, Cg*KH*KW, OH*OW), one thread per element."""
+    (x,) = _KERNELS.prepare("conv2d", x)
+    batch, channels = x.shape[:2]
+    (kh, kw), (oh, ow) = geom.kernel_size, geom.output_size
+    cols = cupy.empty((batch, channels * kh * kw, oh * ow), dtype=x.dtype)
+    _KERNELS.launch("im2col", x.dtype, cuda_launch.elementwise(cols.size), x, cols, *_column_sizes(x.shape, geom))
+    return cols.reshape(batch, geom.groups, channels // geom.groups * kh * kw, oh * ow)  # a free split:
+    # channels are group-major, so the rows (c, i, j) of group g are the contiguous block g
+
+
+def _col2im(grad_cols, geom: ConvGeometry, input_shape: tuple):
+    """(n, G, Cg*KH*KW, OH*OW) -> (n, C, H, W), one thread per input pixel."""
+    (grad_cols,) = _KERNELS.prepare("conv2d", grad_cols)
+    grad_x = cupy.empty(input_shape, dtype=grad_cols.dtype)
+    _KERNELS.launch("col2im", grad_x.dtype, cuda_launch.elementwise(grad_x.size), grad_cols, grad_x,
+                    *_column_sizes(input_shape, geom))
+    return grad_x
+
+
+register_algorithm("im2col", Im2colGemm(_im2col, _col2im), backend=BACKEND)
+register_algorithm("direct", TiledDirectConv(_KERNELS), backend=BACKEND)
+register_kernel("max_pool2d", BACKEND, GpuMaxPool(_KERNELS))
+register_kernel("avg_pool2d", BACKEND, GpuAvgPool(_KERNELS))

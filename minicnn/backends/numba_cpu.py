@@ -1,0 +1,112 @@
+"""The "numba" backend: NumPy arrays, loops compiled by Numba (:mod:`.numba_cpu_kernels`).
+
+Registers, on import, conv2d "direct" (three loop-nest kernels) and "im2col" (im2col/col2im
+kernels around NumPy's GEMM), and the max_pool2d / avg_pool2d forward and backward kernels.
+Every other op, and every other conv2d algorithm, runs the generic NumPy code.
+
+The wrappers here only allocate outputs, make the inputs C-contiguous (one compiled
+specialisation per dtype, and row-wise inner loops) and pass the geometry as integers.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..functional.conv.geometry import ConvGeometry
+from ..functional.conv.registry import register_algorithm
+from ..functional.pooling._windows import SlidingWindows
+from . import numba_cpu_kernels as kernels
+from .im2col_gemm import Im2colGemm
+from .kernel_arguments import conv_arguments, divisor_plane, kernel_inputs, pool_arguments
+from .kernels import register_kernel
+
+BACKEND = "numba"
+
+
+def _prepare(op: str, *arrays) -> list[np.ndarray]:
+    return kernel_inputs(op, BACKEND, *arrays)
+
+
+class DirectConv:
+    """conv2d "direct" as three loop nests: forward, grad input, grad weight."""
+
+    def forward(self, x, w, geom: ConvGeometry):
+        """x (N, C, H, W), w (C_out, C/G, KH, KW) -> y (N, C_out, OH, OW), without bias."""
+        x, w = _prepare("conv2d", x, w)
+        y = np.empty((x.shape[0], w.shape[0], *geom.output_size), dtype=x.dtype)
+        kernels.conv2d_forward(x, w, y, *conv_arguments(geom))
+        return y
+
+    def backward(self, grad_y, x, w, geom: ConvGeometry, need_input: bool, need_weight: bool):
+        """grad_y (N, C_out, OH, OW) -> (grad_x (N, C, H, W) or None, grad_w like w or None)."""
+        grad_y, x, w = _prepare("conv2d", grad_y, x, w)
+        grad_x = grad_w = None
+        if need_input:
+            grad_x = np.empty(x.shape, dtype=x.dtype)
+            kernels.conv2d_grad_input(grad_y, w, grad_x, *conv_arguments(geom))
+        if need_weight:
+            grad_w = np.empty(w.shape, dtype=w.dtype)
+            kernels.conv2d_grad_weight(grad_y, x, grad_w, *conv_arguments(geom))
+        return grad_x, grad_w
+
+
+def _columns_shape(batch: int, channels: int, geom: ConvGeometry) -> tuple[int, ...]:
+    """(n, C, KH, KW, OH, OW): the column matrix (n, C*KH*KW, OH*OW) with its indices unflattened."""
+    return (batch, channels, *geom.kernel_size, *geom.output_size)
+
+
+def _im2col(x, geom: ConvGeometry):
+    """(n, C, H, W) -> (n, G, Cg*KH*KW, OH*OW); channels are group-major, so the split is free."""
+    (x,) = _prepare("conv2d", x)
+    batch, channels = x.shape[:2]
+    cols = np.empty(_columns_shape(batch, channels, geom), dtype=x.dtype)
+    kernels.im2col(x, cols, *conv_arguments(geom)[:-1])
+    rows_per_group = channels // geom.groups * geom.kernel_size[0] * geom.kernel_size[1]
+    return cols.reshape(batch, geom.groups, rows_per_group, geom.output_size[0] * geom.output_size[1])
+
+
+def _col2im(grad_cols, geom: ConvGeometry, input_shape: tuple):
+    """(n, G, Cg*KH*KW, OH*OW) -> (n, C, H, W), summing the entries that copied the same pixel."""
+    batch, channels = input_shape[:2]
+    (grad_cols,) = _prepare("conv2d", grad_cols)
+    grad_x = np.empty(input_shape, dtype=grad_cols.dtype)
+    kernels.col2im(grad_cols.reshape(_columns_shape(batch, channels, geom)), grad_x, *conv_arguments(geom)[:-1])
+    return grad_x
+
+
+class MaxPool:
+    """max_pool2d forward (values and torch's indices) and backward."""
+
+    def forward(self, x, windows: SlidingWindows):
+        (x,) = _prepare("max_pool2d", x)
+        values = np.empty((*x.shape[:2], *windows.output_size), dtype=x.dtype)
+        indices = np.empty(values.shape, dtype=np.int64)
+        kernels.max_pool_forward(x, values, indices, *pool_arguments(windows))
+        return values, indices
+
+    def backward(self, grad, indices, windows: SlidingWindows):
+        grad, indices = _prepare("max_pool2d", grad, indices)
+        grad_x = np.empty((*grad.shape[:2], *windows.input_size), dtype=grad.dtype)
+        kernels.max_pool_backward(grad, indices, grad_x, *pool_arguments(windows))
+        return grad_x
+
+
+class AvgPool:
+    """avg_pool2d forward and backward; ``divisor`` as avg_pool2d computed it (0-d or (OH, OW))."""
+
+    def forward(self, x, windows: SlidingWindows, divisor):
+        (x,) = _prepare("avg_pool2d", x)
+        y = np.empty((*x.shape[:2], *windows.output_size), dtype=x.dtype)
+        kernels.avg_pool_forward(x, divisor_plane(divisor, windows), y, *pool_arguments(windows, False))
+        return y
+
+    def backward(self, grad, windows: SlidingWindows, divisor):
+        (grad,) = _prepare("avg_pool2d", grad)
+        grad_x = np.empty((*grad.shape[:2], *windows.input_size), dtype=grad.dtype)
+        kernels.avg_pool_backward(grad, divisor_plane(divisor, windows), grad_x, *pool_arguments(windows, False))
+        return grad_x
+
+
+register_algorithm("direct", DirectConv(), backend=BACKEND)
+register_algorithm("im2col", Im2colGemm(_im2col, _col2im), backend=BACKEND)
+register_kernel("max_pool2d", BACKEND, MaxPool())
+register_kernel("avg_pool2d", BACKEND, AvgPool())

@@ -1,0 +1,309 @@
+"""The backend model: availability, selection (per call, per process, MINICNN_BACKEND), dispatch to
+a backend's kernels — and the conv2d and pooling parity sweeps of test_conv.py / test_pooling.py
+rerun on every backend that has kernels of its own, against torch (outputs and every gradient).
+
+A backend that is not usable here appears in the sweeps as skipped, with the reason
+:func:`minicnn.backends.available` gives (no GPU, no CuPy, no numba).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import minicnn
+import minicnn.nn.functional as F
+from minicnn import backends
+from minicnn.backends import kernels, selection
+from minicnn.backends.availability import backend_devices
+from minicnn.functional.conv import direct, registry
+from parity import check, rand, run_both
+from test_conv import CASES as CONV_CASES
+from test_pooling import AVG_CASES, MAX_CASES
+
+pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same'")
+
+KERNEL_BACKENDS = ("numba", "cupy", "numba_cuda")  # numpy runs the generic code: test_conv / test_pooling
+AVAILABLE = backends.available()
+SIMULATOR = (
+    "numba_cuda runs in Numba's CUDA simulator here, far too slow for the full sweep; "
+    "tests/test_numba_cuda_sim.py checks its kernels against torch on tiny shapes"
+)
+
+
+def _skip_reason(name: str) -> str | None:
+    usable, why = AVAILABLE[name]
+    if not usable:
+        return f"backend {name!r} is not available here: {why}"
+    if name == "numba_cuda" and backend_devices(name) == ("cpu",):
+        return SIMULATOR
+    return None
+
+
+def _sweep(cases: list, algorithms: bool = False) -> list:
+    """``cases`` (pytest.params) on every kernel backend: one param (backend, [algorithm,] *case)
+    per combination; a backend not usable here gets a single skipped param that says why.
+
+    The algorithms of a backend: on the CPU only those it computes with its own kernels (the
+    rest is test_conv's generic NumPy code); on the GPU all of them, since even the generic
+    ones then run on CuPy arrays.
+    """
+    params = []
+    for name in KERNEL_BACKENDS:
+        reason = _skip_reason(name)
+        if reason:
+            blanks = (None,) * (len(cases[0].values) + algorithms)
+            params.append(pytest.param(name, *blanks, id=f"{name}-skipped", marks=pytest.mark.skip(reason=reason)))
+            continue
+        variants = [()]
+        if algorithms:
+            on_cpu = backend_devices(name) == ("cpu",)
+            names = registry.specialised_algorithms(name) if on_cpu else registry.available_algorithms()
+            variants = [(algorithm,) for algorithm in names]
+        params += [pytest.param(name, *variant, *case.values, id="-".join([name, *variant, case.id]))
+                   for variant in variants for case in cases]
+    return params
+
+
+def _as_params(cases: dict) -> list:
+    return [pytest.param(*values, id=case_id) for case_id, values in cases.items()]
+
+
+def on_device(device: str, fn):
+    """A run_both function that gives minicnn its tensors on ``device`` and hands its outputs back
+    on the CPU. ``Tensor.to`` is differentiable, so the gradients arrive on the CPU leaves."""
+
+    def run(lib, F_, *tensors):
+        if lib is not minicnn or device == "cpu":
+            return fn(lib, F_, *tensors)
+        out = fn(lib, F_, *(t.to(device) for t in tensors))
+        return tuple(o.cpu() for o in out) if isinstance(out, tuple) else out.cpu()
+
+    return run
+
+
+# ---------------------------------------------------------------------------- parity sweeps
+@pytest.mark.parametrize("with_bias", [True, False], ids=["bias", "no_bias"])
+@pytest.mark.parametrize("backend, algorithm, x_shape, w_shape, kwargs", _sweep(CONV_CASES, algorithms=True))
+def test_conv2d_matches_torch_on_every_backend(backend, algorithm, x_shape, w_shape, kwargs, with_bias, dtype):
+    extra = dict(algorithm=algorithm, backend=backend)
+
+    def conv(lib, F_, x, w, b=None):
+        return F_.conv2d(x, w, b, **kwargs, **(extra if lib is minicnn else {}))
+
+    arrays = [rand(*x_shape, dtype=dtype), rand(*w_shape, dtype=dtype)]
+    arrays += [rand(w_shape[0], dtype=dtype)] if with_bias else []
+    mini, ref = run_both(on_device(backend_devices(backend)[0], conv), *arrays)
+    check(mini, ref, dtype, f"conv2d[{backend}, {algorithm}] {x_shape} {w_shape} {kwargs}")
+
+
+@pytest.mark.parametrize("backend, shape, kwargs", _sweep(_as_params(MAX_CASES)))
+def test_max_pool2d_matches_torch_on_every_backend(backend, shape, kwargs, dtype):
+    pool = on_device(backend_devices(backend)[0],
+                     lambda lib, F_, x: F_.max_pool2d(x, return_indices=True, **kwargs))
+    with backends.use_backend(backend):  # pooling follows the process default
+        mini, ref = run_both(pool, rand(*shape, dtype=dtype))
+    check(mini, ref, dtype, f"max_pool2d[{backend}] {shape} {kwargs}")  # indices compared exactly
+
+
+@pytest.mark.parametrize("count_include_pad", [True, False], ids=["include-pad", "exclude-pad"])
+@pytest.mark.parametrize("backend, shape, kwargs", _sweep(_as_params(AVG_CASES)))
+def test_avg_pool2d_matches_torch_on_every_backend(backend, shape, kwargs, count_include_pad, dtype):
+    pool = on_device(backend_devices(backend)[0],
+                     lambda lib, F_, x: F_.avg_pool2d(x, count_include_pad=count_include_pad, **kwargs))
+    with backends.use_backend(backend):
+        mini, ref = run_both(pool, rand(*shape, dtype=dtype))
+    check(mini, ref, dtype, f"avg_pool2d[{backend}] {shape} {kwargs} count_include_pad={count_include_pad}")
+
+
+# ---------------------------------------------------------------------------- availability
+def test_available_lists_every_backend_with_a_reason():
+    report = backends.available()
+    assert tuple(report) == backends.BACKEND_NAMES == ("numpy", "numba", "cupy", "numba_cuda")
+    assert report["numpy"][0] is True
+    for name, (usable, why) in report.items():
+        assert isinstance(usable, bool) and isinstance(why, str) and why, name
+
+
+@pytest.fixture
+def without_packages(monkeypatch):
+    """Make ``import numba`` and ``import cupy`` fail, as on a machine without them."""
+    minicnn.cuda._probe.cache_clear()
+    monkeypatch.setitem(sys.modules, "numba", None)
+    monkeypatch.setitem(sys.modules, "cupy", None)
+    yield
+    minicnn.cuda._probe.cache_clear()
+
+
+def test_available_says_why_when_packages_are_missing(without_packages):
+    report = backends.available()
+    assert report["numpy"][0]
+    assert report["numba"][0] is False
+    assert "numba is not installed" in report["numba"][1] and "pip install 'minicnn[numba]'" in report["numba"][1]
+    assert not report["cupy"][0] and "CuPy is not installed" in report["cupy"][1]
+    assert not report["numba_cuda"][0] and "numba is not installed" in report["numba_cuda"][1]
+
+
+def _run_python(code: str, **environment: str) -> str:
+    """Run ``code`` in a fresh interpreter (the environment decides at import) and return its stdout."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), **environment}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_bad_environment_variable_is_reported_at_first_use_not_at_import():
+    code = """
+import minicnn, minicnn.nn.functional as F
+print(sorted(minicnn.backends.available()))
+try:
+    F.conv2d(minicnn.ones(1, 1, 3, 3), minicnn.ones(1, 1, 2, 2))
+except ValueError as error:
+    print(error)
+"""
+    lines = _run_python(code, MINICNN_BACKEND="tpu").splitlines()
+    assert lines[0] == "['cupy', 'numba', 'numba_cuda', 'numpy']"
+    assert lines[1] == "MINICNN_BACKEND=tpu: unknown backend 'tpu'; choose one of numpy, numba, cupy, numba_cuda"
+
+
+def test_environment_variable_sets_the_process_default():
+    if _skip_reason("numba"):
+        pytest.skip(_skip_reason("numba"))
+    code = """
+import numpy as np, minicnn
+from minicnn.backends import get_backend, select_backend
+from minicnn.functional.conv import get_algorithm
+print(get_backend(), select_backend("conv2d", np.zeros(1)), type(get_algorithm("direct", get_backend())).__module__)
+"""
+    assert _run_python(code, MINICNN_BACKEND="numba") == "numba numba minicnn.backends.numba_cpu"
+
+
+# ---------------------------------------------------------------------------- selection
+@pytest.fixture
+def default_restored(monkeypatch):
+    """Whatever a test does to the process default is undone after it."""
+    monkeypatch.setattr(selection, "_default_backend", backends.get_backend())
+
+
+@pytest.fixture
+def everything_usable(monkeypatch, default_restored):
+    """Pretend every backend is installed, to test the selection rules on a machine without a GPU."""
+    monkeypatch.setattr(selection, "probe", lambda name: (True, "pretended"))
+
+
+def test_set_backend_rejects_unknown_and_unusable_names(monkeypatch, default_restored):
+    with pytest.raises(ValueError, match=r"set_backend: unknown backend 'tpu'; choose one of numpy, numba, cupy, "
+                                         r"numba_cuda"):
+        backends.set_backend("tpu")
+    monkeypatch.setattr(selection, "probe", lambda name: (name == "numpy", "no GPU here"))
+    with pytest.raises(RuntimeError, match=r"set_backend: backend 'cupy' is not available here: no GPU here"):
+        backends.set_backend("cupy")
+    assert backends.get_backend() == "numpy"
+
+
+def test_use_backend_restores_the_default_even_after_an_exception(everything_usable):
+    backends.set_backend("numpy")
+    with pytest.raises(KeyError):
+        with backends.use_backend("numba"):
+            assert backends.get_backend() == "numba"
+            with backends.use_backend("cupy"):
+                assert backends.get_backend() == "cupy"
+            assert backends.get_backend() == "numba"
+            raise KeyError("boom")
+    assert backends.get_backend() == "numpy"
+
+
+def test_process_default_falls_back_to_the_reference_backend_of_the_arrays_device(everything_usable):
+    cpu_array = np.zeros((1, 1, 2, 2))
+    with backends.use_backend("numba"):
+        assert backends.select_backend("conv2d", cpu_array) == "numba"
+    with backends.use_backend("cupy"):  # a GPU backend as the default: CPU arrays still compute, with NumPy
+        assert backends.select_backend("conv2d", cpu_array) == "numpy"
+
+
+def test_explicit_backend_must_compute_on_the_inputs_device(everything_usable):
+    cpu_array = np.zeros((1, 1, 2, 2))
+    assert backends.select_backend("conv2d", cpu_array, "numba") == "numba"
+    with pytest.raises(RuntimeError, match=r"conv2d: backend 'cupy' computes on cuda tensors, but the input is on "
+                                           r"cpu; move the tensors with .to\('cuda'\) or pick another backend"):
+        backends.select_backend("conv2d", cpu_array, "cupy")
+
+
+def test_conv2d_rejects_an_unknown_or_unusable_backend(monkeypatch):
+    x, w = minicnn.tensor(rand(1, 1, 4, 4)), minicnn.tensor(rand(1, 1, 3, 3))
+    with pytest.raises(ValueError, match=r"conv2d: unknown backend 'tpu'; choose one of numpy, numba, cupy, "
+                                         r"numba_cuda"):
+        F.conv2d(x, w, backend="tpu")
+    monkeypatch.setattr(selection, "probe", lambda name: (name == "numpy", "CuPy is not installed"))
+    with pytest.raises(RuntimeError, match=r"conv2d: backend 'cupy' is not available here: CuPy is not installed"):
+        F.conv2d(x, w, backend="cupy")
+
+
+# ---------------------------------------------------------------------------- dispatch
+class _Spy:
+    """Delegates to a real implementation and records which methods were called."""
+
+    def __init__(self, target):
+        self.target, self.calls = target, []
+
+    def __getattr__(self, method):
+        def call(*args):
+            self.calls.append(method)
+            return getattr(self.target, method)(*args)
+
+        return call
+
+
+@pytest.fixture
+def numba_required():
+    if _skip_reason("numba"):
+        pytest.skip(_skip_reason("numba"))
+
+
+@pytest.fixture
+def conv_spy(monkeypatch, numba_required):
+    """A spy registered as numba's "direct", in a copy of the registry restored afterwards."""
+    registry.specialised_algorithms("numba")  # load numba's own registrations first
+    monkeypatch.setattr(registry, "_SPECIALISED", dict(registry._SPECIALISED))
+    spy = _Spy(direct)
+    registry.register_algorithm("direct", spy, backend="numba")
+    return spy
+
+
+def test_registry_specialises_per_backend_and_falls_back_to_the_generic(conv_spy):
+    assert registry.get_algorithm("direct", "numba") is conv_spy
+    assert registry.get_algorithm("direct", "numpy") is direct
+    assert registry.get_algorithm("direct") is direct
+    x = minicnn.tensor(rand(1, 2, 5, 5))
+    w = minicnn.tensor(rand(3, 2, 3, 3), requires_grad=True)
+    F.conv2d(x, w, algorithm="direct").sum().backward()  # default backend numpy: the generic code
+    assert conv_spy.calls == []
+    F.conv2d(x, w, algorithm="direct", backend="numba").sum().backward()
+    assert conv_spy.calls == ["forward", "backward"]
+    with backends.use_backend("numba"):
+        y = F.conv2d(x, w, algorithm="direct")  # the process default
+    y.sum().backward()  # after the block: the backward still belongs to the forward's implementation
+    assert conv_spy.calls == ["forward", "backward"] * 2
+
+
+def test_numba_specialises_direct_and_im2col(numba_required):
+    assert set(registry.specialised_algorithms("numba")) == {"direct", "im2col"}
+    assert registry.specialised_algorithms("numpy") == ()
+
+
+def test_pooling_uses_the_backends_kernel_where_it_has_one(monkeypatch, numba_required):
+    real = kernels.find_kernel("max_pool2d", "numba")
+    monkeypatch.setattr(kernels, "_KERNELS", dict(kernels._KERNELS))
+    spy = _Spy(real)
+    backends.register_kernel("max_pool2d", "numba", spy)
+    x = minicnn.tensor(rand(1, 2, 6, 6), requires_grad=True)
+    F.max_pool2d(x, 2).sum().backward()
+    assert spy.calls == []
+    with backends.use_backend("numba"):
+        y = F.max_pool2d(x, 2)
+    y.sum().backward()
+    assert spy.calls == ["forward", "backward"]
+    assert kernels.find_kernel("max_pool2d", "numpy") is None

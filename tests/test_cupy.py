@@ -1,0 +1,144 @@
+"""Tensors on "cuda" (CuPy arrays) and the GPU backends' kernels beyond the parity sweeps of
+test_backends.py: moving tensors and modules, NVRTC compilation of every kernel, the generic
+fallback of the tiled conv, max pooling's corner cases, and training steps that never wait for
+the GPU. Needs a CUDA GPU with CuPy; skipped, with the reason, everywhere else.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as tF
+
+import minicnn
+import minicnn.nn as nn
+import minicnn.nn.functional as F
+from minicnn import backends, optim
+from minicnn.backends import cuda_launch
+from minicnn.backends.availability import backend_devices
+from minicnn.backends.cuda_sources import C_TYPES, SOURCES
+from parity import assert_close, check, rand, run_both, to_numpy
+from test_backends import on_device
+
+if not minicnn.cuda.is_available():
+    pytest.skip(f"needs a CUDA GPU with CuPy: {minicnn.cuda.why_unavailable()}", allow_module_level=True)
+
+import cupy  # noqa: E402
+import cupyx  # noqa: E402
+
+GPU_BACKENDS = [name for name in ("cupy", "numba_cuda")
+                if backends.available()[name][0] and backend_devices(name) == ("cuda",)]
+
+
+def test_tensor_to_cuda_holds_a_cupy_array_and_copies_back(dtype):
+    host = rand(2, 3, 4, dtype=dtype)
+    x = minicnn.tensor(host, requires_grad=True)
+    y = x.to("cuda")
+    assert isinstance(y.array, cupy.ndarray) and y.is_cuda and y.device == minicnn.device("cuda")
+    assert y.dtype == dtype and not isinstance(y.cpu().array, cupy.ndarray)
+    np.testing.assert_array_equal(y.numpy(), host)
+    np.testing.assert_array_equal(y.cpu().numpy(), host)
+    np.testing.assert_array_equal(x.cuda().numpy(), host)
+    (y * 3).sum().backward()  # the gradient comes back to the CPU leaf through .to
+    assert isinstance(x.grad.array, np.ndarray)
+    np.testing.assert_array_equal(x.grad.numpy(), np.full(host.shape, 3, dtype))
+
+
+def _small_cnn() -> nn.Module:
+    return nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Flatten(), nn.Linear(4 * 3 * 3, 3))
+
+
+def test_module_to_cuda_moves_every_parameter_and_buffer():
+    minicnn.manual_seed(0)
+    on_cpu = _small_cnn().double()
+    on_gpu = _small_cnn().double()
+    on_gpu.load_state_dict(on_cpu.state_dict())
+    assert on_gpu.to("cuda") is on_gpu
+    for name, tensor in [*on_gpu.named_parameters(), *on_gpu.named_buffers()]:
+        assert isinstance(tensor.array, cupy.ndarray), name
+    x = rand(2, 2, 6, 6)
+    assert_close(on_gpu(minicnn.tensor(x).cuda()), on_cpu(minicnn.tensor(x)), np.float64, "Sequential on cuda")
+    on_gpu.cpu()
+    assert all(isinstance(p.array, np.ndarray) for p in on_gpu.parameters())
+
+
+@pytest.mark.parametrize("source", sorted(SOURCES))
+def test_every_kernel_compiles_with_nvrtc(source):
+    from minicnn.backends import cupy_backend
+
+    module = cupy_backend._module(source)
+    for kernel in SOURCES[source]:
+        for c_type in C_TYPES.values():
+            module.get_function(f"{kernel}<{c_type}>")
+
+
+@pytest.mark.parametrize("backend", GPU_BACKENDS)
+def test_tiles_too_big_for_shared_memory_fall_back_to_the_generic_direct(backend, monkeypatch):
+    monkeypatch.setattr(cuda_launch, "SHARED_MEMORY_LIMIT", 8)
+
+    def conv(lib, F_, x, w, b):
+        extra = dict(algorithm="direct", backend=backend) if lib is minicnn else {}
+        return F_.conv2d(x, w, b, padding=1, dilation=2, **extra)
+
+    mini, ref = run_both(on_device("cuda", conv), rand(2, 3, 9, 8), rand(4, 3, 3, 3), rand(4))
+    check(mini, ref, np.float64, f"conv2d[{backend}] through the generic fallback")
+
+
+@pytest.mark.parametrize("backend", GPU_BACKENDS)
+def test_max_pool2d_all_minus_inf_windows_report_torch_indices(backend):
+    x = rand(1, 2, 6, 7)
+    x[0, 0, :3, :4] = -np.inf
+    x[0, 1, 2:5, 3:] = -np.inf
+    kwargs = dict(kernel_size=3, stride=2, padding=1, dilation=(1, 2), return_indices=True)
+    leaf = minicnn.tensor(x, requires_grad=True)
+    with backends.use_backend(backend):
+        values, indices = F.max_pool2d(leaf.cuda(), **kwargs)
+        grad = rand(*values.shape)
+        values.backward(minicnn.tensor(grad).cuda())
+    ref = torch.tensor(x, requires_grad=True)
+    ref_values, ref_indices = tF.max_pool2d(ref, **kwargs)
+    ref_values.backward(torch.tensor(grad))
+    np.testing.assert_array_equal(values.numpy(), to_numpy(ref_values))
+    np.testing.assert_array_equal(indices.numpy(), to_numpy(ref_indices))
+    assert_close(leaf.grad, ref.grad, what=f"max_pool2d[{backend}] -inf windows: input grad")
+
+
+@pytest.mark.parametrize("backend", GPU_BACKENDS)
+def test_max_pool2d_window_over_padding_only_gets_no_gradient(backend):
+    leaf = minicnn.tensor(rand(1, 3, 1, 4), requires_grad=True)
+    with backends.use_backend(backend):
+        values = F.max_pool2d(leaf.cuda(), kernel_size=2, stride=1, padding=1, dilation=2)
+        values.backward(minicnn.tensor(rand(*values.shape)).cuda())
+    assert np.isneginf(values.numpy()).all()
+    np.testing.assert_array_equal(leaf.grad.numpy(), np.zeros(leaf.shape))
+
+
+def _train(model: nn.Module, images, labels, steps: int) -> None:
+    optimizer = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    loss_fn = nn.CrossEntropyLoss()
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss_fn(model(images), labels).backward()
+        optimizer.step()
+
+
+@pytest.mark.parametrize("backend", GPU_BACKENDS)
+def test_lenet_training_steps_stay_on_the_gpu_and_match_the_cpu(backend):
+    """No op may wait for the GPU (a host round trip) inside the steps: cupyx raises
+    DeviceSynchronized if one does. The trained weights then match the same steps on the CPU."""
+    minicnn.manual_seed(0)
+    on_cpu = minicnn.models.lenet.LeNet5().double()
+    on_gpu = minicnn.models.lenet.LeNet5().double()
+    on_gpu.load_state_dict(on_cpu.state_dict())
+    on_gpu.to("cuda")
+    images, labels = rand(4, 1, 28, 28), np.array([3, 1, 4, 1])
+    with backends.use_backend(backend):
+        gpu_images, gpu_labels = minicnn.tensor(images).cuda(), minicnn.tensor(labels).cuda()
+        cupy.cuda.Device().synchronize()
+        with cupyx.allow_synchronize(False):
+            _train(on_gpu, gpu_images, gpu_labels, steps=3)
+    _train(on_cpu, minicnn.tensor(images), minicnn.tensor(labels), steps=3)
+    for (name, gpu_parameter), cpu_parameter in zip(on_gpu.named_parameters(), on_cpu.parameters()):
+        assert_close(gpu_parameter, cpu_parameter, np.float64, f"LeNet-5 {name} after 3 steps on {backend}",
+                     scale_rtol=100)

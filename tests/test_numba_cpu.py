@@ -1,0 +1,147 @@
+"""The numba backend's kernels beyond the parity sweeps of test_backends.py: the index helper by
+brute force, im2col/col2im against torch's unfold/fold, finite-difference gradchecks, strided
+inputs, pooling's corner cases, the dtype error and the fallback when no cache is writable."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as tF
+
+import minicnn
+import minicnn.nn.functional as F
+from minicnn import backends
+from minicnn.functional.conv import conv2d_geometry
+from parity import assert_close, check, rand, run_both
+from test_pooling import (
+    test_max_pool2d_all_minus_inf_windows_report_torch_indices as _all_minus_inf_windows,
+    test_max_pool2d_gradient_is_sparse_and_accumulates_on_shared_winners as _shared_winners,
+    test_max_pool2d_window_over_padding_only_gets_no_gradient as _window_over_padding_only,
+)
+
+usable, why = backends.available()["numba"]
+if not usable:
+    pytest.skip(f"backend 'numba' is not available here: {why}", allow_module_level=True)
+
+from minicnn.backends import numba_cpu, numba_cpu_kernels  # noqa: E402  (imports numba)
+
+pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same'")
+
+
+@pytest.mark.parametrize("out_len, in_len, stride, offset", [
+    (5, 5, 1, 0), (5, 5, 1, -2), (5, 5, 1, 2), (7, 10, 3, -4), (4, 9, 2, 7), (3, 4, 2, 9), (6, 6, 4, -11),
+])
+def test_valid_outputs_is_exactly_the_positions_inside_the_input(out_len, in_len, stride, offset):
+    inside = [p for p in range(out_len) if 0 <= p * stride + offset < in_len]
+    lo, hi = numba_cpu_kernels.valid_outputs(out_len, in_len, stride, offset)
+    assert list(range(lo, hi)) == inside
+
+
+# kernel (KH, KW), conv2d keyword arguments (symmetric padding: torch's unfold has no other kind)
+COLUMN_CASES = [
+    pytest.param((3, 3), dict(padding=1), id="3x3-pad1"),
+    pytest.param((2, 3), dict(stride=(2, 1), padding=(1, 0), dilation=(1, 2)), id="strided-dilated"),
+    pytest.param((4, 2), dict(stride=3), id="stride-beyond-kernel"),
+    pytest.param((1, 1), {}, id="pointwise"),
+]
+
+
+def _unfold_geometry(x_shape, kernel, kwargs):
+    return conv2d_geometry(x_shape, (1, x_shape[1], *kernel), None, **kwargs)
+
+
+@pytest.mark.parametrize("kernel, kwargs", COLUMN_CASES)
+def test_im2col_matches_torch_unfold(kernel, kwargs, dtype):
+    x = rand(2, 3, 7, 6, dtype=dtype)
+    geometry = _unfold_geometry(x.shape, kernel, kwargs)
+    cols = numba_cpu._im2col(x, geometry)  # (N, G=1, C*KH*KW, OH*OW)
+    want = tF.unfold(torch.tensor(x), kernel, **kwargs).numpy()  # (N, C*KH*KW, OH*OW)
+    np.testing.assert_array_equal(cols[:, 0], want)  # a copy: exactly equal
+
+
+@pytest.mark.parametrize("kernel, kwargs", COLUMN_CASES)
+def test_col2im_matches_torch_fold(kernel, kwargs, dtype):
+    x_shape = (2, 3, 7, 6)
+    geometry = _unfold_geometry(x_shape, kernel, kwargs)
+    (kh, kw), (oh, ow) = geometry.kernel_size, geometry.output_size
+    cols = rand(2, 1, 3 * kh * kw, oh * ow, dtype=dtype)
+    got = numba_cpu._col2im(cols, geometry, x_shape)
+    want = tF.fold(torch.tensor(cols[:, 0]), x_shape[2:], kernel, **kwargs)
+    assert_close(got, want, dtype, "col2im vs fold")
+
+
+@pytest.mark.parametrize("algorithm", ["direct", "im2col"])
+def test_conv2d_gradcheck(algorithm):
+    tensors = [minicnn.tensor(rand(*shape), requires_grad=True) for shape in ((2, 4, 5, 4), (4, 2, 3, 2), (4,))]
+    kwargs = dict(stride=(2, 1), padding=(1, 0), dilation=(1, 2), groups=2, algorithm=algorithm, backend="numba")
+    assert minicnn.gradcheck(lambda x, w, b: F.conv2d(x, w, b, **kwargs), tensors)
+
+
+@pytest.mark.parametrize("pool", [
+    lambda x: F.max_pool2d(x, 3, 2, 1, ceil_mode=True),
+    lambda x: F.max_pool2d(x, (2, 3), 1, (1, 0), dilation=(2, 1)),
+    lambda x: F.avg_pool2d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False),
+    lambda x: F.avg_pool2d(x, (3, 2), 1, (1, 1), divisor_override=4),
+], ids=["max-ceil", "max-dilation-overlap", "avg-ceil-exclude-pad", "avg-divisor"])
+def test_pooling_gradcheck(pool):
+    with backends.use_backend("numba"):
+        assert minicnn.gradcheck(pool, [minicnn.tensor(rand(1, 2, 6, 5), requires_grad=True)])
+
+
+@pytest.mark.parametrize("algorithm", ["direct", "im2col"])
+def test_conv2d_on_strided_views_matches_torch(algorithm, dtype):
+    """Channels-last arrays seen through permute, and a gradient that is not contiguous either:
+    the wrappers must hand the kernels C-contiguous copies."""
+
+    def conv(lib, F_, x, w):
+        extra = dict(algorithm=algorithm, backend="numba") if lib is minicnn else {}
+        return F_.conv2d(x.permute(0, 3, 1, 2), w.permute(3, 0, 1, 2), padding=1, **extra).transpose(2, 3)
+
+    mini, ref = run_both(conv, rand(2, 6, 5, 3, dtype=dtype), rand(3, 3, 3, 4, dtype=dtype))
+    check(mini, ref, dtype, f"conv2d[numba, {algorithm}] on permuted arrays")
+
+
+@pytest.mark.parametrize("name", ["max_pool2d", "avg_pool2d"])
+def test_pooling_on_strided_views_matches_torch(name, dtype):
+    with backends.use_backend("numba"):
+        mini, ref = run_both(lambda lib, F_, x: getattr(F_, name)(x.permute(0, 3, 1, 2), 3, 2, 1),
+                             rand(2, 7, 6, 3, dtype=dtype))
+    check(mini, ref, dtype, f"{name}[numba] on a permuted input")
+
+
+@pytest.mark.parametrize("corner_case", [_all_minus_inf_windows, _window_over_padding_only, _shared_winners],
+                         ids=["all-minus-inf-windows", "window-over-padding-only", "shared-winners"])
+def test_max_pool2d_corner_cases_of_test_pooling(corner_case):
+    with backends.use_backend("numba"):
+        corner_case()
+
+
+def test_kernels_reject_dtypes_they_were_not_written_for():
+    x, w = minicnn.tensor(rand(1, 1, 4, 4, dtype=np.float16)), minicnn.tensor(rand(1, 1, 3, 3, dtype=np.float16))
+    with pytest.raises(TypeError, match=r"conv2d: the numba backend's kernels compute in float32 or float64, "
+                                        r"got float16; use backend 'numpy'"):
+        F.conv2d(x, w, algorithm="direct", backend="numba")
+    with backends.use_backend("numba"), pytest.raises(TypeError, match=r"max_pool2d: the numba backend's kernels"):
+        F.max_pool2d(x, 2)
+
+
+def test_kernels_compile_without_a_cache_when_no_directory_is_writable(monkeypatch):
+    """Numba raises RuntimeError at decoration when it finds nowhere to cache; the kernel must
+    then still compile and run, just without the on-disk cache."""
+    real_njit = numba_cpu_kernels.numba.njit
+    requested = []
+
+    def njit_without_cache_locator(**options):
+        requested.append(options.get("cache", False))
+        if options.get("cache"):
+            raise RuntimeError("cannot cache function 'twice': no locator available for file '<test>'")
+        return real_njit(**options)
+
+    monkeypatch.setattr(numba_cpu_kernels.numba, "njit", njit_without_cache_locator)
+
+    @numba_cpu_kernels.helper
+    def twice(value):
+        return 2 * value
+
+    assert requested == [True, False]
+    assert twice(21) == 42
