@@ -23,6 +23,7 @@ from __future__ import annotations
 from ...backends import array_module
 from .geometry import ConvGeometry
 from .windows import crop_padding, kernel_taps, pad_input, tap_slice
+from .workspace import scratch
 
 DEFAULT_WORKSPACE_LIMIT = 256 * 2**20  # bytes; one column matrix (and its gradient) stays below this
 
@@ -66,8 +67,8 @@ def _grouped_weight(w, groups: int):
     return w.reshape(groups, out_channels // groups, group_channels * kh * kw)
 
 
-def im2col(x, geom: ConvGeometry):
-    """im2col: (n, C, H, W) -> column matrix (G, Cg*KH*KW, n*OH*OW)."""
+def im2col(x, geom: ConvGeometry, out=None):
+    """im2col: (n, C, H, W) -> column matrix (G, Cg*KH*KW, n*OH*OW), written into ``out`` if given."""
     n, channels = x.shape[:2]
     groups = geom.groups
     kh, kw = geom.kernel_size
@@ -87,7 +88,11 @@ def im2col(x, geom: ConvGeometry):
     )
     # Channels are group-major (c = g*Cg + c'), so splitting the (C, KH, KW) rows into
     # (G, Cg*KH*KW) is a free reshape of the contiguous copy.
-    return xp.ascontiguousarray(windows).reshape(groups, channels // groups * kh * kw, n * oh * ow)
+    shape = (groups, channels // groups * kh * kw, n * oh * ow)
+    if out is None:
+        return xp.ascontiguousarray(windows).reshape(shape)
+    xp.copyto(out.reshape(windows.shape), windows)
+    return out.reshape(shape)
 
 
 def col2im(grad_cols, geom: ConvGeometry, input_shape):
@@ -97,17 +102,27 @@ def col2im(grad_cols, geom: ConvGeometry, input_shape):
     is the sum of all those column entries. A single scatter through the strided view would
     not sum entries that land on the same pixel; but for one fixed tap (i, j) the pixels read
     by different output positions are distinct, so adding tap by tap (KH*KW strided slice
-    additions over the whole batch) accumulates every contribution exactly once.
+    additions over the whole batch) accumulates every contribution exactly once. The sums run
+    in the columns' own (C, n, ...) order, so each addition reads a contiguous block; the
+    result is returned as an (n, C, H, W) view of that buffer.
     """
     xp = array_module(grad_cols)
     n, channels = input_shape[:2]
     kh, kw = geom.kernel_size
     oh, ow = geom.output_size
     grad_windows = grad_cols.reshape(channels, kh, kw, n, oh, ow)
-    grad_padded = xp.zeros((n, channels) + geom.padded_size, dtype=grad_cols.dtype)
+    grad_padded = xp.zeros((channels, n) + geom.padded_size, dtype=grad_cols.dtype)
     for i, j in kernel_taps(geom):
-        grad_padded[tap_slice(geom, i, j)] += grad_windows[:, i, j].transpose(1, 0, 2, 3)
-    return crop_padding(grad_padded, geom)
+        grad_padded[tap_slice(geom, i, j)] += grad_windows[:, i, j]
+    return crop_padding(grad_padded, geom).transpose(1, 0, 2, 3)
+
+
+def _columns(x, geom: ConvGeometry):
+    """im2col into this thread's reusable column buffer (see :mod:`.workspace`)."""
+    n, channels = x.shape[:2]
+    kh, kw = geom.kernel_size
+    oh, ow = geom.output_size
+    return im2col(x, geom, out=scratch("columns", (channels * kh * kw * n * oh * ow,), x.dtype, array_module(x)))
 
 
 def _batch_major(y_cols, n: int, geom: ConvGeometry):
@@ -138,7 +153,7 @@ def forward(x, w, geom: ConvGeometry):
         return xp.matmul(weight, columns).reshape(batch, out_channels, oh, ow)
     y = xp.empty((batch, out_channels, oh, ow), dtype=xp.result_type(x, w))
     for start, stop in _batch_chunks(x, geom):
-        y_cols = xp.matmul(weight, im2col(x[start:stop], geom))  # (G, Co/G, n*OH*OW)
+        y_cols = xp.matmul(weight, _columns(x[start:stop], geom))  # (G, Co/G, n*OH*OW)
         y[start:stop] = _batch_major(y_cols, stop - start, geom)
     return y
 
@@ -162,10 +177,11 @@ def backward(grad_y, x, w, geom: ConvGeometry, need_input: bool, need_weight: bo
         dy = _column_major(grad_y[start:stop]).reshape(groups, weight.shape[1], (stop - start) * oh * ow)
         if need_weight:
             # dW_g = dY_g @ cols[g]^T: (Co/G, n*L) @ (n*L, K), the whole chunk in one GEMM.
-            grad_weight += xp.matmul(dy, im2col(x[start:stop], geom).swapaxes(-1, -2))
+            grad_weight += xp.matmul(dy, _columns(x[start:stop], geom).swapaxes(-1, -2))
         if need_input:
             # dcols[g] = W_g^T @ dY_g: (K, Co/G) @ (Co/G, n*L).
-            grad_cols = xp.matmul(weight.swapaxes(-1, -2), dy)
+            grad_cols = scratch("grad_columns", (groups, weight.shape[2], dy.shape[2]), dy.dtype, xp)
+            xp.matmul(weight.swapaxes(-1, -2), dy, out=grad_cols)
             grad_x[start:stop] = col2im(grad_cols, geom, (stop - start, channels))
     grad_w = grad_weight.reshape(w.shape) if need_weight else None
     return grad_x, grad_w
