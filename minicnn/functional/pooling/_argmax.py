@@ -19,13 +19,20 @@ def max_over_taps(windows, tap_rows, tap_cols, width: int):
     the H*W plane of the unpadded input, as torch's ``return_indices``.
     """
     xp = array_module(windows)
-    n, c, out_h, out_w, kh, kw = windows.shape
-    taps = windows.reshape(n, c, out_h, out_w, kh * kw)  # copies a strided view (like im2col)
-    # argmax keeps the FIRST largest tap in row-major order: the same pixel torch keeps on a
-    # tie, since its scan (rows outer, columns inner) replaces the max only when strictly larger.
-    # (A NaN wins in both, but torch keeps the last NaN and argmax the first.)
-    winner = taps.argmax(axis=-1)
-    values = xp.take_along_axis(taps, winner[..., None], axis=-1)[..., 0]
+    kh, kw = windows.shape[-2:]
+    out_h, out_w = windows.shape[2:4]
+    # A running max over the kh*kw taps, each tap an (N, C, Ho, Wo) strided slice: NumPy works
+    # on output-sized arrays instead of iterating over tiny (kh, kw) blocks.
+    values = windows[..., 0, 0].copy()
+    winner = xp.zeros(values.shape, dtype=xp.int32)  # row-major tap index a*kw + b of the max
+    for tap in range(1, kh * kw):
+        candidate = windows[..., tap // kw, tap % kw]
+        # Strictly larger: on a tie the FIRST tap in row-major order keeps the max, the pixel
+        # torch keeps (its scan replaces the max only when strictly larger). A NaN always takes
+        # over, so like torch the last NaN of a window wins (and maximum keeps the value NaN).
+        takes_over = (candidate > values) | xp.isnan(candidate)
+        winner = xp.where(takes_over, xp.int32(tap), winner)
+        values = xp.maximum(values, candidate)
     tap_row, tap_col = winner // kw, winner % kw
     # Look up the coordinates: row = tap_rows[i, tap_row[n, c, i, j]], broadcasting the output
     # row index i (shape (Ho, 1)) and the output column index j (shape (Wo,)) against the winners.

@@ -111,6 +111,20 @@ class SlidingWindows:
         )
         return xp.lib.stride_tricks.as_strided(padded, shape=shape, strides=strides)
 
+    def tap_slices(self):
+        """For each kernel tap (a, b): the (rows, cols) slices of the padded input it reads.
+
+        Tap (a, b) of window (i, j) is padded pixel (i*sh + a*dh, j*sw + b*dw), so over all
+        windows one tap reads one strided slice with an element per output: (N, C, Ho, Wo).
+        Looping over the kh*kw taps keeps every NumPy operation as large as the output.
+        """
+        (out_h, out_w), (s_h, s_w), (d_h, d_w) = self.output_size, self.stride, self.dilation
+        for a in range(self.kernel[0]):
+            for b in range(self.kernel[1]):
+                rows = slice(a * d_h, a * d_h + s_h * (out_h - 1) + 1, s_h)
+                cols = slice(b * d_w, b * d_w + s_w * (out_w - 1) + 1, s_w)
+                yield rows, cols
+
     def crop(self, padded):
         """Inverse of :meth:`pad` for gradients: (N, C, Hp, Wp) -> (N, C, H, W)."""
         (top, left), (h, w) = self.padding, self.input_size

@@ -51,7 +51,14 @@ class AvgPool2D(Function):
         if ctx.kernel is not None:
             return ctx.kernel.forward(x, windows, divisor)
         padded = windows.pad(x, 0.0)  # zeros add nothing to a sum
-        return windows.view(padded).sum(axis=(-2, -1)) / divisor
+        # Sum tap by tap (kh*kw output-sized additions): reducing the 6-D window view directly
+        # makes NumPy iterate over tiny (kh, kw) blocks, ~30x slower on LeNet's 2x2 windows.
+        taps = windows.tap_slices()
+        rows, cols = next(taps)
+        total = padded[:, :, rows, cols].copy()
+        for rows, cols in taps:
+            total += padded[:, :, rows, cols]
+        return total / divisor
 
     @staticmethod
     def backward(ctx, grad):
@@ -63,15 +70,10 @@ class AvgPool2D(Function):
         windows = ctx.windows
         share = grad / ctx.divisor  # what each tap of each window receives
         grad_padded = xp.zeros((*ctx.batch, *windows.padded_size()), dtype=grad.dtype)
-        (out_h, out_w), (s_h, s_w), (d_h, d_w) = windows.output_size, windows.stride, windows.dilation
-        for a in range(windows.kernel[0]):
-            for b in range(windows.kernel[1]):
-                # Tap (a, b) of window (i, j) is padded pixel (i*s_h + a*d_h, j*s_w + b*d_w): one
-                # strided slice per tap. One tap never hits a pixel twice, so += is safe; pixels
-                # shared by overlapping windows are reached by different taps and add up.
-                rows = slice(a * d_h, a * d_h + s_h * (out_h - 1) + 1, s_h)
-                cols = slice(b * d_w, b * d_w + s_w * (out_w - 1) + 1, s_w)
-                grad_padded[:, :, rows, cols] += share
+        for rows, cols in windows.tap_slices():
+            # One tap never hits a pixel twice, so += is safe; pixels shared by overlapping
+            # windows are reached by different taps and add up.
+            grad_padded[:, :, rows, cols] += share
         return windows.crop(grad_padded), None, None
 
 
