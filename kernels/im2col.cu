@@ -1,9 +1,9 @@
 // im2col and col2im: the memory-bound halves of conv2d-as-GEMM (the GEMMs run in cuBLAS through
-// cupy.matmul; see minicnn/backends/im2col_gemm.py).
+// cupy.matmul; see Im2colGemm in minicnn/functional/conv/im2col.py).
 //
-// The column matrix of a chunk of n samples is (n, C*KH*KW, OH*OW), row (c, i, j) and column
-// (p, q) — seen here unflattened as cols[n][c][i][j][p][q]:
-//     cols[n, c, i, j, p, q] = x[n, c, p*SH + i*DH - top, q*SW + j*DW - left]   (0 in the padding)
+// The column matrix of a chunk of n samples is (C*KH*KW, n*OH*OW), row (c, i, j) and column
+// (n, p, q) — the layout of the NumPy im2col — seen here unflattened as cols[c][i][j][n][p][q]:
+//     cols[c, i, j, n, p, q] = x[n, c, p*SH + i*DH - top, q*SW + j*DW - left]   (0 in the padding)
 // Arguments after the two arrays: N, C, H, W, KH, KW, OH, OW, SH, SW, top, left, DH, DW.
 #include "common.cuh"
 
@@ -16,15 +16,17 @@ __global__ void im2col(const T* x, T* cols,
     const long long element = blockIdx.x * (long long)blockDim.x + threadIdx.x;
     const long long count = (long long)batch * channels * kh * kw * out_h * out_w;
     if (element >= count) return;
-    // element = ((((n*C + c)*KH + i)*KW + j)*OH + p)*OW + q: peel the indices off from the right.
+    // element = ((((c*KH + i)*KW + j)*N + n)*OH + p)*OW + q: peel the indices off from the right.
     const int q = element % out_w;
     const int p = (element / out_w) % out_h;
-    const int j = (element / ((long long)out_w * out_h)) % kw;
-    const int i = (element / ((long long)out_w * out_h * kw)) % kh;
-    const long long plane = element / ((long long)out_w * out_h * kw * kh);  // n*C + c
+    const int n = (element / ((long long)out_w * out_h)) % batch;
+    const long long tap = element / ((long long)out_w * out_h * batch);  // (c*KH + i)*KW + j
+    const int j = tap % kw;
+    const int i = (tap / kw) % kh;
+    const int c = tap / ((long long)kw * kh);
     const int row = p * sh + i * dh - top, col = q * sw + j * dw - left;
     const bool inside = 0 <= row && row < height && 0 <= col && col < width;
-    cols[element] = inside ? x[(plane * height + row) * width + col] : T(0);
+    cols[element] = inside ? x[(((long long)n * channels + c) * height + row) * width + col] : T(0);
 }
 
 // The adjoint: grad_x[n, c, h, v] = sum of the column entries that copied pixel (h, v). One
@@ -39,7 +41,9 @@ __global__ void col2im(const T* cols, T* grad_x,
     const int v = element % width;
     const int h = (element / width) % height;
     const long long plane = element / ((long long)width * height);  // n*C + c
-    const T* plane_cols = cols + plane * kh * kw * out_h * out_w;   // cols[n, c]: (KH, KW, OH, OW)
+    const int n = plane / channels, c = plane % channels;
+    const long long out_plane = (long long)out_h * out_w;
+    // cols[c, i, j, n] is the (OH, OW) plane at ((c*KH + i)*KW + j)*N + n.
     T total = 0;
     for (int i = 0; i < kh; ++i) {
         const int reach_row = h + top - i * dh;
@@ -49,7 +53,7 @@ __global__ void col2im(const T* cols, T* grad_x,
             const int reach_col = v + left - j * dw;
             if (reach_col < 0 || reach_col % sw != 0 || reach_col / sw >= out_w) continue;
             const int q = reach_col / sw;
-            total += plane_cols[((i * kw + j) * out_h + p) * out_w + q];
+            total += cols[((((long long)c * kh + i) * kw + j) * batch + n) * out_plane + p * out_w + q];
         }
     }
     grad_x[element] = total;

@@ -54,9 +54,11 @@ def _unfold_geometry(x_shape, kernel, kwargs):
 def test_im2col_matches_torch_unfold(kernel, kwargs, dtype):
     x = rand(2, 3, 7, 6, dtype=dtype)
     geometry = _unfold_geometry(x.shape, kernel, kwargs)
-    cols = numba_cpu._im2col(x, geometry)  # (N, G=1, C*KH*KW, OH*OW)
+    cols = numba_cpu._im2col(x, geometry)  # (G=1, C*KH*KW, N*OH*OW)
     want = tF.unfold(torch.tensor(x), kernel, **kwargs).numpy()  # (N, C*KH*KW, OH*OW)
-    np.testing.assert_array_equal(cols[:, 0], want)  # a copy: exactly equal
+    rows = want.shape[1]
+    got = cols[0].reshape(rows, 2, -1).transpose(1, 0, 2)  # columns (n, p, q) -> torch's (n)(p, q)
+    np.testing.assert_array_equal(got, want)  # a copy: exactly equal
 
 
 @pytest.mark.parametrize("kernel, kwargs", COLUMN_CASES)
@@ -64,9 +66,10 @@ def test_col2im_matches_torch_fold(kernel, kwargs, dtype):
     x_shape = (2, 3, 7, 6)
     geometry = _unfold_geometry(x_shape, kernel, kwargs)
     (kh, kw), (oh, ow) = geometry.kernel_size, geometry.output_size
-    cols = rand(2, 1, 3 * kh * kw, oh * ow, dtype=dtype)
-    got = numba_cpu._col2im(cols, geometry, x_shape)
-    want = tF.fold(torch.tensor(cols[:, 0]), x_shape[2:], kernel, **kwargs)
+    cols = rand(2, 3 * kh * kw, oh * ow, dtype=dtype)  # torch's (N, C*KH*KW, OH*OW)
+    ours = np.ascontiguousarray(cols.transpose(1, 0, 2)).reshape(1, 3 * kh * kw, 2 * oh * ow)
+    got = numba_cpu._col2im(ours, geometry, x_shape)
+    want = tF.fold(torch.tensor(cols), x_shape[2:], kernel, **kwargs)
     assert_close(got, want, dtype, "col2im vs fold")
 
 

@@ -19,12 +19,12 @@ import cupy
 import numpy as np
 
 from ..functional.conv.geometry import ConvGeometry
+from ..functional.conv.im2col import Im2colGemm
 from ..functional.conv.registry import register_algorithm
 from . import cuda_launch
 from .cuda_launch import Launch
 from .cuda_sources import C_TYPES, SOURCES, kernel_directory
 from .gpu_ops import GpuAvgPool, GpuKernels, GpuMaxPool, TiledDirectConv
-from .im2col_gemm import Im2colGemm
 from .kernel_arguments import conv_arguments
 from .kernels import register_kernel
 
@@ -74,18 +74,18 @@ def _column_sizes(input_shape: tuple, geom: ConvGeometry) -> tuple[int, ...]:
 
 
 def _im2col(x, geom: ConvGeometry):
-    """(n, C, H, W) -> column matrix (n, G, Cg*KH*KW, OH*OW), one thread per element."""
+    """(n, C, H, W) -> column matrix (G, Cg*KH*KW, n*OH*OW), one thread per element."""
     (x,) = _KERNELS.prepare("conv2d", x)
     batch, channels = x.shape[:2]
     (kh, kw), (oh, ow) = geom.kernel_size, geom.output_size
-    cols = cupy.empty((batch, channels * kh * kw, oh * ow), dtype=x.dtype)
+    cols = cupy.empty((channels * kh * kw, batch * oh * ow), dtype=x.dtype)
     _KERNELS.launch("im2col", x.dtype, cuda_launch.elementwise(cols.size), x, cols, *_column_sizes(x.shape, geom))
-    return cols.reshape(batch, geom.groups, channels // geom.groups * kh * kw, oh * ow)  # a free split:
-    # channels are group-major, so the rows (c, i, j) of group g are the contiguous block g
+    # A free split: channels are group-major, so the rows (c, i, j) of group g are block g.
+    return cols.reshape(geom.groups, channels // geom.groups * kh * kw, batch * oh * ow)
 
 
 def _col2im(grad_cols, geom: ConvGeometry, input_shape: tuple):
-    """(n, G, Cg*KH*KW, OH*OW) -> (n, C, H, W), one thread per input pixel."""
+    """(G, Cg*KH*KW, n*OH*OW) -> (n, C, H, W), one thread per input pixel."""
     (grad_cols,) = _KERNELS.prepare("conv2d", grad_cols)
     grad_x = cupy.empty(input_shape, dtype=grad_cols.dtype)
     _KERNELS.launch("col2im", grad_x.dtype, cuda_launch.elementwise(grad_x.size), grad_cols, grad_x,

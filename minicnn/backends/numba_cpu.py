@@ -12,10 +12,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..functional.conv.geometry import ConvGeometry
+from ..functional.conv.im2col import Im2colGemm
 from ..functional.conv.registry import register_algorithm
 from ..functional.pooling._windows import SlidingWindows
 from . import numba_cpu_kernels as kernels
-from .im2col_gemm import Im2colGemm
 from .kernel_arguments import conv_arguments, divisor_plane, kernel_inputs, pool_arguments
 from .kernels import register_kernel
 
@@ -50,22 +50,22 @@ class DirectConv:
 
 
 def _columns_shape(batch: int, channels: int, geom: ConvGeometry) -> tuple[int, ...]:
-    """(n, C, KH, KW, OH, OW): the column matrix (n, C*KH*KW, OH*OW) with its indices unflattened."""
-    return (batch, channels, *geom.kernel_size, *geom.output_size)
+    """(C, KH, KW, n, OH, OW): the column matrix (C*KH*KW, n*OH*OW) with its indices unflattened."""
+    return (channels, *geom.kernel_size, batch, *geom.output_size)
 
 
 def _im2col(x, geom: ConvGeometry):
-    """(n, C, H, W) -> (n, G, Cg*KH*KW, OH*OW); channels are group-major, so the split is free."""
+    """(n, C, H, W) -> (G, Cg*KH*KW, n*OH*OW); channels are group-major, so the split is free."""
     (x,) = _prepare("conv2d", x)
     batch, channels = x.shape[:2]
     cols = np.empty(_columns_shape(batch, channels, geom), dtype=x.dtype)
     kernels.im2col(x, cols, *conv_arguments(geom)[:-1])
-    rows_per_group = channels // geom.groups * geom.kernel_size[0] * geom.kernel_size[1]
-    return cols.reshape(batch, geom.groups, rows_per_group, geom.output_size[0] * geom.output_size[1])
+    (kh, kw), (oh, ow) = geom.kernel_size, geom.output_size
+    return cols.reshape(geom.groups, channels // geom.groups * kh * kw, batch * oh * ow)
 
 
 def _col2im(grad_cols, geom: ConvGeometry, input_shape: tuple):
-    """(n, G, Cg*KH*KW, OH*OW) -> (n, C, H, W), summing the entries that copied the same pixel."""
+    """(G, Cg*KH*KW, n*OH*OW) -> (n, C, H, W), summing the entries that copied the same pixel."""
     batch, channels = input_shape[:2]
     (grad_cols,) = _prepare("conv2d", grad_cols)
     grad_x = np.empty(input_shape, dtype=grad_cols.dtype)

@@ -178,13 +178,13 @@ def conv2d_grad_weight(grad_y, x, grad_w, sh, sw, top, left, dh, dw, groups):
 # ---------------------------------------------------------------------------- im2col / col2im
 @parallel_kernel
 def im2col(x, cols, sh, sw, top, left, dh, dw):
-    """cols[n, c, i, j, p, q] = x[n, c, p*SH + i*DH - top, q*SW + j*DW - left], 0 in the padding.
+    """cols[c, i, j, n, p, q] = x[n, c, p*SH + i*DH - top, q*SW + j*DW - left], 0 in the padding.
 
-    x (N, C, H, W); cols (N, C, KH, KW, OH, OW) — the column matrix (N, C*KH*KW, OH*OW) seen
-    with its row and column indices unflattened. Every element is written.
+    x (N, C, H, W); cols (C, KH, KW, N, OH, OW) — the column matrix (C*KH*KW, N*OH*OW) of
+    :mod:`minicnn.functional.conv.im2col` seen with its indices unflattened. Every element is written.
     """
     batch, channels, height, width = x.shape
-    kh, kw, out_h, out_w = cols.shape[2], cols.shape[3], cols.shape[4], cols.shape[5]
+    kh, kw, out_h, out_w = cols.shape[1], cols.shape[2], cols.shape[4], cols.shape[5]
     for plane in prange(batch * channels):
         n, c = plane // channels, plane % channels
         image = x[n, c]
@@ -192,7 +192,7 @@ def im2col(x, cols, sh, sw, top, left, dh, dw):
             p_lo, p_hi = valid_outputs(out_h, height, sh, i * dh - top)
             for j in range(kw):
                 q_lo, q_hi = valid_outputs(out_w, width, sw, j * dw - left)
-                column = cols[n, c, i, j]  # (OH, OW): what tap (i, j) reads for every output pixel
+                column = cols[c, i, j, n]  # (OH, OW): what tap (i, j) reads for every output pixel
                 column[:, :] = 0
                 for p in range(p_lo, p_hi):
                     row = p * sh + i * dh - top
@@ -205,10 +205,10 @@ def col2im(cols, grad_x, sh, sw, top, left, dh, dw):
     """The adjoint of :func:`im2col`: every column entry is added back onto the pixel it copied.
 
     A pixel read by several windows collects the sum of their entries; entries that copied
-    padding are dropped. cols (N, C, KH, KW, OH, OW), grad_x (N, C, H, W) written in full.
+    padding are dropped. cols (C, KH, KW, N, OH, OW), grad_x (N, C, H, W) written in full.
     """
     batch, channels, height, width = grad_x.shape
-    kh, kw, out_h, out_w = cols.shape[2], cols.shape[3], cols.shape[4], cols.shape[5]
+    kh, kw, out_h, out_w = cols.shape[1], cols.shape[2], cols.shape[4], cols.shape[5]
     for plane in prange(batch * channels):
         n, c = plane // channels, plane % channels
         grad_image = grad_x[n, c]
@@ -217,7 +217,7 @@ def col2im(cols, grad_x, sh, sw, top, left, dh, dw):
             p_lo, p_hi = valid_outputs(out_h, height, sh, i * dh - top)
             for j in range(kw):
                 q_lo, q_hi = valid_outputs(out_w, width, sw, j * dw - left)
-                column = cols[n, c, i, j]
+                column = cols[c, i, j, n]
                 for p in range(p_lo, p_hi):
                     row = p * sh + i * dh - top
                     for q in range(q_lo, q_hi):

@@ -20,6 +20,8 @@ batch is processed in chunks whose column matrix stays under a configurable byte
 """
 from __future__ import annotations
 
+from typing import Callable
+
 from ...backends import array_module
 from .geometry import ConvGeometry
 from .windows import crop_padding, kernel_taps, pad_input, tap_slice
@@ -139,49 +141,69 @@ def _column_major(grad_y):
     return xp.ascontiguousarray(grad_y.transpose(1, 0, 2, 3)).reshape(out_channels, n * oh * ow)
 
 
-def forward(x, w, geom: ConvGeometry):
-    """x (N, C, H, W), w (C_out, C/G, KH, KW) -> y (N, C_out, OH, OW), without bias."""
-    xp = array_module(x)
-    batch = x.shape[0]
-    out_channels = w.shape[0]
-    oh, ow = geom.output_size
-    weight = _grouped_weight(w, geom.groups)
-    if geom.is_pointwise:
-        # 1x1 kernel, stride 1, no padding: every pixel is its own window, so each sample already
-        # is its column matrix: one GEMM per sample, (G, Co/G, Cg) @ (N, G, Cg, H*W), no copy.
-        columns = x.reshape(batch, geom.groups, -1, oh * ow)
-        return xp.matmul(weight, columns).reshape(batch, out_channels, oh, ow)
-    y = xp.empty((batch, out_channels, oh, ow), dtype=xp.result_type(x, w))
-    for start, stop in _batch_chunks(x, geom):
-        y_cols = xp.matmul(weight, _columns(x[start:stop], geom))  # (G, Co/G, n*OH*OW)
-        y[start:stop] = _batch_major(y_cols, stop - start, geom)
-    return y
+class Im2colGemm:
+    """conv2d as im2col + GEMM over a pair of column functions (``ConvAlgorithm`` protocol).
 
+    ``columns(x (n, C, H, W), geom)`` builds the column matrix (G, Cg*KH*KW, n*OH*OW) and
+    ``col2im(grad_cols, geom, input_shape)`` sends its gradient back to (n, C, H, W). The
+    GEMMs, the batch chunking and the layout changes are the same whoever builds the columns:
+    this module's NumPy/CuPy array code (the generic algorithm below), or a backend's compiled
+    kernels (Numba, CUDA), which register their own instance.
+    """
 
-def backward(grad_y, x, w, geom: ConvGeometry, need_input: bool, need_weight: bool):
-    """grad_y (N, C_out, OH, OW) -> (grad_x (N, C, H, W) or None, grad_w like w or None)."""
-    xp = array_module(x)
-    batch, channels = x.shape[:2]
-    groups = geom.groups
-    oh, ow = geom.output_size
-    weight = _grouped_weight(w, groups)
-    if geom.is_pointwise:
-        dy = grad_y.reshape(batch, groups, -1, oh * ow)
-        columns = x.reshape(batch, groups, -1, oh * ow)
-        grad_x = xp.matmul(weight.swapaxes(-1, -2), dy).reshape(x.shape) if need_input else None
-        grad_w = xp.matmul(dy, columns.swapaxes(-1, -2)).sum(axis=0).reshape(w.shape) if need_weight else None
+    def __init__(self, columns: Callable, col2im: Callable):
+        self.columns = columns
+        self.col2im = col2im
+
+    def forward(self, x, w, geom: ConvGeometry):
+        """x (N, C, H, W), w (C_out, C/G, KH, KW) -> y (N, C_out, OH, OW), without bias."""
+        xp = array_module(x)
+        batch = x.shape[0]
+        out_channels = w.shape[0]
+        oh, ow = geom.output_size
+        weight = _grouped_weight(w, geom.groups)
+        if geom.is_pointwise:
+            # 1x1 kernel, stride 1, no padding: every pixel is its own window, so each sample
+            # already is its column matrix: one GEMM per sample, (G, Co/G, Cg) @ (N, G, Cg, H*W).
+            columns = x.reshape(batch, geom.groups, -1, oh * ow)
+            return xp.matmul(weight, columns).reshape(batch, out_channels, oh, ow)
+        y = xp.empty((batch, out_channels, oh, ow), dtype=xp.result_type(x, w))
+        for start, stop in _batch_chunks(x, geom):
+            y_cols = xp.matmul(weight, self.columns(x[start:stop], geom))  # (G, Co/G, n*OH*OW)
+            y[start:stop] = _batch_major(y_cols, stop - start, geom)
+        return y
+
+    def backward(self, grad_y, x, w, geom: ConvGeometry, need_input: bool, need_weight: bool):
+        """grad_y (N, C_out, OH, OW) -> (grad_x (N, C, H, W) or None, grad_w like w or None)."""
+        xp = array_module(x)
+        batch, channels = x.shape[:2]
+        groups = geom.groups
+        oh, ow = geom.output_size
+        weight = _grouped_weight(w, groups)
+        if geom.is_pointwise:
+            dy = grad_y.reshape(batch, groups, -1, oh * ow)
+            columns = x.reshape(batch, groups, -1, oh * ow)
+            grad_x = xp.matmul(weight.swapaxes(-1, -2), dy).reshape(x.shape) if need_input else None
+            grad_w = xp.matmul(dy, columns.swapaxes(-1, -2)).sum(axis=0).reshape(w.shape) if need_weight else None
+            return grad_x, grad_w
+        grad_weight = xp.zeros(weight.shape, dtype=w.dtype) if need_weight else None
+        grad_x = xp.empty(x.shape, dtype=x.dtype) if need_input else None
+        for start, stop in _batch_chunks(x, geom):
+            dy = _column_major(grad_y[start:stop]).reshape(groups, weight.shape[1], (stop - start) * oh * ow)
+            if need_weight:
+                # dW_g = dY_g @ cols[g]^T: (Co/G, n*L) @ (n*L, K), the whole chunk in one GEMM.
+                grad_weight += xp.matmul(dy, self.columns(x[start:stop], geom).swapaxes(-1, -2))
+            if need_input:
+                # dcols[g] = W_g^T @ dY_g: (K, Co/G) @ (Co/G, n*L).
+                grad_cols = scratch("grad_columns", (groups, weight.shape[2], dy.shape[2]), dy.dtype, xp)
+                xp.matmul(weight.swapaxes(-1, -2), dy, out=grad_cols)
+                grad_x[start:stop] = self.col2im(grad_cols, geom, x[start:stop].shape)
+        grad_w = grad_weight.reshape(w.shape) if need_weight else None
         return grad_x, grad_w
-    grad_weight = xp.zeros(weight.shape, dtype=w.dtype) if need_weight else None
-    grad_x = xp.empty(x.shape, dtype=x.dtype) if need_input else None
-    for start, stop in _batch_chunks(x, geom):
-        dy = _column_major(grad_y[start:stop]).reshape(groups, weight.shape[1], (stop - start) * oh * ow)
-        if need_weight:
-            # dW_g = dY_g @ cols[g]^T: (Co/G, n*L) @ (n*L, K), the whole chunk in one GEMM.
-            grad_weight += xp.matmul(dy, _columns(x[start:stop], geom).swapaxes(-1, -2))
-        if need_input:
-            # dcols[g] = W_g^T @ dY_g: (K, Co/G) @ (Co/G, n*L).
-            grad_cols = scratch("grad_columns", (groups, weight.shape[2], dy.shape[2]), dy.dtype, xp)
-            xp.matmul(weight.swapaxes(-1, -2), dy, out=grad_cols)
-            grad_x[start:stop] = col2im(grad_cols, geom, (stop - start, channels))
-    grad_w = grad_weight.reshape(w.shape) if need_weight else None
-    return grad_x, grad_w
+
+
+# The generic algorithm, registered as "im2col": columns built by NumPy/CuPy array code into
+# the reusable scratch buffer.
+_generic = Im2colGemm(_columns, col2im)
+forward = _generic.forward
+backward = _generic.backward
