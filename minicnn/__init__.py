@@ -12,12 +12,15 @@ from .dtypes import (
     int32, int64, long, promote_types, set_default_dtype, short, uint8,
 )
 from .random import Generator, get_rng_state, manual_seed, seed, set_rng_state
+from .creation import (
+    arange, as_tensor, empty, eye, from_numpy, full, linspace, ones, ones_like, rand, randint,
+    randn, randperm, tensor, zeros, zeros_like,
+)
 from .tensor import (
-    Tensor, abs, allclose, arange, argmax, argmin, as_tensor, cat, clamp, clip, concat,
-    concatenate, empty, equal, exp, eye, flatten, from_numpy, full, is_tensor, linspace, log,
-    log_softmax, matmul, max, maximum, mean, min, minimum, numel, ones, ones_like, permute, rand,
-    randint, randn, randperm, relu, reshape, sigmoid, softmax, sqrt, squeeze, stack, std, sum,
-    tanh, tensor, transpose, unsqueeze, var, where, zeros, zeros_like,
+    Tensor, abs, allclose, argmax, argmin, cat, clamp, clip, concat, concatenate, equal, exp,
+    flatten, is_tensor, log, log_softmax, matmul, max, maximum, mean, min, minimum, numel,
+    permute, relu, reshape, sigmoid, softmax, sqrt, squeeze, stack, std, sum, tanh, transpose,
+    unsqueeze, var, where,
 )
 from . import functional, nn, optim, utils, vision, models  # noqa: E402  (need Tensor first)
 from .serialization import load, save  # noqa: E402

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from .. import functional as F
-from ..tensor import Tensor, empty
+from ..creation import empty
+from ..tensor import Tensor
 from . import init
 from ._validation import check_matches_parameter, check_ndim, check_size, pair, require_ints
 from .module import Module

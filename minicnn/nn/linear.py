@@ -4,7 +4,8 @@ from __future__ import annotations
 from typing import Any
 
 from .. import functional as F
-from ..tensor import Tensor, empty
+from ..creation import empty
+from ..tensor import Tensor
 from . import init
 from ._validation import check_is_tensor, check_matches_parameter, check_size, require_ints
 from .module import Module

@@ -10,7 +10,8 @@ import numbers
 
 from .. import dtypes
 from .. import functional as F
-from ..tensor import Tensor, empty, ones, tensor, zeros
+from ..creation import empty, ones, tensor, zeros
+from ..tensor import Tensor
 from . import init
 from ._validation import check_is_tensor, check_matches_parameter, check_ndim, check_size, require_ints
 from .module import Module

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..random import Generator
-from ..tensor import Tensor, from_numpy
+from ..creation import from_numpy
+from ..tensor import Tensor
 from ..utils.data import DataLoader, Dataset, TensorDataset
 from ..vision import datasets, transforms
 from .config import DataSource, TrainConfig

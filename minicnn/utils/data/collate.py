@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 
 from ... import dtypes
-from ...tensor import Tensor, stack, tensor
+from ...creation import tensor
+from ...tensor import Tensor, stack
 
 _ERROR = "default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; found {}"
 

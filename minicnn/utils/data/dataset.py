@@ -19,7 +19,8 @@ import numpy as np
 
 from ...backends import array_module
 from ...random import Generator
-from ...tensor import Tensor, from_numpy
+from ...creation import from_numpy
+from ...tensor import Tensor
 from .collate import StackedSamples
 from .sampler import numpy_generator
 
