@@ -22,8 +22,8 @@ import numpy as np
 
 from .. import manual_seed, nn
 from ..autograd import no_grad
-from ..models import get_model
 from ..creation import from_numpy
+from ..models import get_model
 from ..tensor import Tensor
 from ..utils.data import DataLoader
 from .checkpoint import Checkpoint, save_checkpoint
