@@ -47,4 +47,4 @@ def test_conv2d_forward(benchmark, layer, impl):
     no_grad = torch.no_grad if impl == "torch" else minicnn.no_grad
     with no_grad():
         # auto measures its candidates during the first warm-up round; the timed rounds see its choice.
-        benchmark.pedantic(run, warmup_rounds=2, rounds=7, iterations=1)
+        benchmark.pedantic(run, warmup_rounds=3, rounds=15, iterations=1)
