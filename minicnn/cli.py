@@ -244,18 +244,23 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------------------ download
+# The data sets by the name their "not found" message tells the user to download them by.
+DOWNLOADABLE = {dataset.cli_name: dataset for dataset in (datasets.MNIST, datasets.FashionMNIST)}
+
+
 def _download_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("dataset", choices=("mnist",), help="the data set to fetch")
+    parser.add_argument("dataset", choices=tuple(DOWNLOADABLE), help="the data set to fetch")
     parser.add_argument("--root", metavar="DIR",
                         help="where to store it (default: $MINICNN_DATA or a user cache dir)")
 
 
 @command("download", "download and verify a data set", _download_arguments)
 def run_download(args: argparse.Namespace) -> int:
+    dataset = DOWNLOADABLE[args.dataset]
     kwargs = {} if args.root is None else {"root": args.root}
-    sizes = [len(datasets.MNIST(train=train, download=True, **kwargs)) for train in (True, False)]
+    sizes = [len(dataset(train=train, download=True, **kwargs)) for train in (True, False)]
     where = args.root or "the default data directory"
-    print(f"MNIST ready in {where}: {sizes[0]} training and {sizes[1]} test images")
+    print(f"{dataset.__name__} ready in {where}: {sizes[0]} training and {sizes[1]} test images")
     return 0
 
 

@@ -322,3 +322,15 @@ def test_debug_shows_the_traceback(tmp_path, flag, env):
     result = run_cli("eval", *flag, "--checkpoint", tmp_path / "nope.npz", extra_env=env)
     assert result.returncode != 0
     assert "Traceback" in result.stderr and "checkpoint not found" in result.stderr
+
+
+def test_download_accepts_every_dataset_its_errors_point_to(tmp_path):
+    """A missing data set says `minicnn download NAME`; NAME must be a choice of that command."""
+    from minicnn.cli import DOWNLOADABLE
+    from minicnn.vision import datasets
+
+    for dataset in (datasets.MNIST, datasets.FashionMNIST):
+        with pytest.raises(RuntimeError) as missing:
+            dataset(root=str(tmp_path), download=False)
+        assert f"minicnn download {dataset.cli_name}" in str(missing.value)
+        assert DOWNLOADABLE[dataset.cli_name] is dataset
