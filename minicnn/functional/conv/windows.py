@@ -11,6 +11,7 @@ the slices (copy them all into one column matrix, or multiply them one at a time
 from __future__ import annotations
 
 from ...backends import array_module
+from ..sliding import tap_range
 from .geometry import ConvGeometry
 
 
@@ -36,15 +37,9 @@ def crop_padding(grad_padded, geom: ConvGeometry):
 
 
 def tap_slice(geom: ConvGeometry, i: int, j: int) -> tuple[slice, slice, slice, slice]:
-    """Index into a padded (N, C, Hp, Wp) array selecting what tap (i, j) reads: (N, C, OH, OW).
-
-    Rows i*DH, i*DH + SH, …, i*DH + SH*(OH-1): the stop is one past the last row read, so the
-    slice has exactly OH rows even when the stride does not divide the padded size.
-    """
+    """Index into a padded (N, C, Hp, Wp) array selecting what tap (i, j) reads: (N, C, OH, OW)."""
     (sh, sw), (dh, dw), (oh, ow) = geom.stride, geom.dilation, geom.output_size
-    rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
-    cols = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
-    return (slice(None), slice(None), rows, cols)
+    return (slice(None), slice(None), tap_range(i, dh, sh, oh), tap_range(j, dw, sw, ow))
 
 
 def kernel_taps(geom: ConvGeometry):

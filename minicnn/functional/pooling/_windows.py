@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...backends import array_module
+from ..sliding import tap_range
 
 Pair = tuple[int, int]
 
@@ -121,9 +122,7 @@ class SlidingWindows:
         (out_h, out_w), (s_h, s_w), (d_h, d_w) = self.output_size, self.stride, self.dilation
         for a in range(self.kernel[0]):
             for b in range(self.kernel[1]):
-                rows = slice(a * d_h, a * d_h + s_h * (out_h - 1) + 1, s_h)
-                cols = slice(b * d_w, b * d_w + s_w * (out_w - 1) + 1, s_w)
-                yield rows, cols
+                yield tap_range(a, d_h, s_h, out_h), tap_range(b, d_w, s_w, out_w)
 
     def crop(self, padded):
         """Inverse of :meth:`pad` for gradients: (N, C, Hp, Wp) -> (N, C, H, W)."""
