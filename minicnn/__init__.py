@@ -4,7 +4,13 @@ Written to be read: every op is a Function with its backward beside its forward,
 several algorithms side by side, and the API mirrors PyTorch's CNN subset so that
 ``import minicnn as torch`` runs a PyTorch CNN program. torch is never imported here.
 """
-from . import autograd, backends, cuda, dtypes
+from . import allocator
+
+# Before anything else allocates: reuse freed memory instead of page-faulting fresh pages for
+# every temporary (see minicnn/allocator.py; MINICNN_MALLOC_TUNING=0 opts out).
+MALLOC_TUNED = allocator.tuning_enabled() and allocator.keep_freed_memory()
+
+from . import autograd, backends, cuda, dtypes  # noqa: E402
 from .autograd import enable_grad, gradcheck, is_grad_enabled, no_grad, set_grad_enabled
 from .device import device
 from .dtypes import (

@@ -112,17 +112,27 @@ class SlidingWindows:
         )
         return xp.lib.stride_tricks.as_strided(padded, shape=shape, strides=strides)
 
+    def axis_taps(self, axis: int) -> list[slice]:
+        """For each kernel tap along ``axis`` (0 = rows, 1 = columns): the padded coordinates it
+        reads for every window, as a slice.
+
+        Tap a of window i is padded coordinate i*stride + a*dilation, so over the windows one
+        tap reads one strided range with an element per output; tap (a, b) of a 2-D window
+        reads the rows of row tap a crossed with the columns of column tap b.
+        """
+        count, stride, dilation = self.output_size[axis], self.stride[axis], self.dilation[axis]
+        return [tap_range(a, dilation, stride, count) for a in range(self.kernel[axis])]
+
     def tap_slices(self):
         """For each kernel tap (a, b): the (rows, cols) slices of the padded input it reads.
 
-        Tap (a, b) of window (i, j) is padded pixel (i*sh + a*dh, j*sw + b*dw), so over all
-        windows one tap reads one strided slice with an element per output: (N, C, Ho, Wo).
-        Looping over the kh*kw taps keeps every NumPy operation as large as the output.
+        Over all windows one tap reads one strided slice with an element per output:
+        (N, C, Ho, Wo). Looping over the kh*kw taps keeps every NumPy operation as large as
+        the output.
         """
-        (out_h, out_w), (s_h, s_w), (d_h, d_w) = self.output_size, self.stride, self.dilation
-        for a in range(self.kernel[0]):
-            for b in range(self.kernel[1]):
-                yield tap_range(a, d_h, s_h, out_h), tap_range(b, d_w, s_w, out_w)
+        for rows in self.axis_taps(0):
+            for cols in self.axis_taps(1):
+                yield rows, cols
 
     def crop(self, padded):
         """Inverse of :meth:`pad` for gradients: (N, C, Hp, Wp) -> (N, C, H, W)."""

@@ -51,13 +51,18 @@ class AvgPool2D(Function):
         if ctx.kernel is not None:
             return ctx.kernel.forward(x, windows, divisor)
         padded = windows.pad(x, 0.0)  # zeros add nothing to a sum
-        # Sum tap by tap (kh*kw output-sized additions): reducing the 6-D window view directly
-        # makes NumPy iterate over tiny (kh, kw) blocks, ~30x slower on LeNet's 2x2 windows.
-        taps = windows.tap_slices()
-        rows, cols = next(taps)
-        total = padded[:, :, rows, cols].copy()
-        for rows, cols in taps:
-            total += padded[:, :, rows, cols]
+        # A window's sum is separable: sum its rows over the row taps first, for every column
+        # ((N, C, Ho, Wp): kh row-sized additions), then those partial sums over the column
+        # taps (kw output-sized additions) — kh + kw NumPy operations instead of kh * kw, each
+        # over whole contiguous rows. (Reducing the 6-D window view directly makes NumPy
+        # iterate over tiny (kh, kw) blocks, ~30x slower on LeNet's 2x2 windows.)
+        row_taps, col_taps = windows.axis_taps(0), windows.axis_taps(1)
+        row_sums = padded[:, :, row_taps[0], :].copy()
+        for rows in row_taps[1:]:
+            row_sums += padded[:, :, rows, :]
+        total = row_sums[..., col_taps[0]].copy()
+        for cols in col_taps[1:]:
+            total += row_sums[..., cols]
         return total / divisor
 
     @staticmethod
@@ -69,11 +74,16 @@ class AvgPool2D(Function):
         xp = array_module(grad)
         windows = ctx.windows
         share = grad / ctx.divisor  # what each tap of each window receives
-        grad_padded = xp.zeros((*ctx.batch, *windows.padded_size()), dtype=grad.dtype)
-        for rows, cols in windows.tap_slices():
-            # One tap never hits a pixel twice, so += is safe; pixels shared by overlapping
-            # windows are reached by different taps and add up.
-            grad_padded[:, :, rows, cols] += share
+        (n, c), (out_h, _), (padded_h, padded_w) = ctx.batch, windows.output_size, windows.padded_size()
+        # The forward's two sums backwards: spread each share over the column taps of its window
+        # row, then each row's gradient over the row taps. One tap never hits a pixel twice, so
+        # += is safe; pixels shared by overlapping windows are reached by different taps and add up.
+        grad_row_sums = xp.zeros((n, c, out_h, padded_w), dtype=grad.dtype)
+        for cols in windows.axis_taps(1):
+            grad_row_sums[..., cols] += share
+        grad_padded = xp.zeros((n, c, padded_h, padded_w), dtype=grad.dtype)
+        for rows in windows.axis_taps(0):
+            grad_padded[:, :, rows, :] += grad_row_sums
         return windows.crop(grad_padded), None, None
 
 
