@@ -250,9 +250,11 @@ class _Spy:
         self.target, self.calls = target, []
 
     def __getattr__(self, method):
-        def call(*args):
+        implementation = getattr(self.target, method)  # AttributeError for what the target lacks
+
+        def call(*args, **kwargs):
             self.calls.append(method)
-            return getattr(self.target, method)(*args)
+            return implementation(*args, **kwargs)
 
         return call
 

@@ -102,6 +102,24 @@ def test_im2col_batch_chunking_matches_torch(samples_per_chunk, dtype, restore_w
     check(mini, ref, dtype, f"chunked im2col, {samples_per_chunk} per chunk")
 
 
+@pytest.mark.parametrize("keep_limit", [im2col.KEEP_LIMIT, 0], ids=["columns_kept", "columns_rebuilt"])
+def test_im2col_weight_gradient_from_kept_or_rebuilt_columns_matches_torch(keep_limit, dtype, monkeypatch):
+    monkeypatch.setattr(im2col, "KEEP_LIMIT", keep_limit)
+    x_shape, w_shape, kwargs = (3, 4, 7, 6), (6, 2, 3, 2), dict(padding=(1, 2), stride=(2, 1), groups=2)
+    x, w = rand(*x_shape, dtype=dtype), rand(*w_shape, dtype=dtype)
+    geometry = conv.conv2d_geometry(x_shape, w_shape, None, **kwargs)
+    y, saved = im2col.forward_saving(x, w, geometry)
+    np.testing.assert_array_equal(y, im2col.forward(x, w, geometry))
+    if keep_limit:  # what is kept is the column matrix itself, not a buffer the next call overwrites
+        np.testing.assert_array_equal(saved, im2col.im2col(x, geometry))
+        im2col.forward(rand(*x_shape, dtype=dtype), w, geometry)
+        np.testing.assert_array_equal(saved, im2col.im2col(x, geometry))
+    else:
+        assert saved is None
+    mini, ref = run_both(_conv_both("im2col", **kwargs), *_inputs(x_shape, w_shape, dtype))
+    check(mini, ref, dtype, f"im2col, KEEP_LIMIT={keep_limit}")
+
+
 def test_workspace_limit_rejects_non_positive():
     with pytest.raises(ValueError, match=r"workspace limit must be a positive int of bytes, got 0"):
         im2col.set_workspace_limit(0)

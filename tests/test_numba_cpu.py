@@ -1,6 +1,7 @@
-"""The numba backend's kernels beyond the parity sweeps of test_backends.py: the index helper by
-brute force, im2col/col2im against torch's unfold/fold, finite-difference gradchecks, strided
-inputs, pooling's corner cases, the dtype error and the fallback when no cache is writable."""
+"""The numba backend's kernels beyond the parity sweeps of test_backends.py: the index helpers by
+brute force, the direct conv on larger odd batches and with a NaN pixel, im2col/col2im against
+torch's unfold/fold, finite-difference gradchecks, strided inputs, pooling's corner cases, the
+dtype error and the fallback when no cache is writable."""
 from __future__ import annotations
 
 import numpy as np
@@ -35,6 +36,49 @@ def test_valid_outputs_is_exactly_the_positions_inside_the_input(out_len, in_len
     inside = [p for p in range(out_len) if 0 <= p * stride + offset < in_len]
     lo, hi = numba_cpu_kernels.valid_outputs(out_len, in_len, stride, offset)
     assert list(range(lo, hi)) == inside
+
+
+@pytest.mark.parametrize("q_lo, q_hi, stride, batch", [
+    (0, 5, 1, 3), (2, 7, 1, 4), (1, 4, 2, 3), (0, 3, 3, 1), (4, 4, 1, 2),
+])
+def test_column_runs_cover_exactly_the_segments_of_the_columns(q_lo, q_hi, stride, batch):
+    """Column q of a batch-last row is the segment [q*N, (q+1)*N) and reads input column q*stride;
+    the runs, starting at columns q_lo, q_lo + 1, …, must pair up exactly those elements."""
+    count, length = numba_cpu_kernels.column_runs(q_lo, q_hi, stride, batch)
+    starts = [((q_lo + k) * batch, (q_lo + k) * stride * batch) for k in range(count)]
+    pairs = [(out + e, read + e) for out, read in starts for e in range(length)]
+    want = [(q * batch + n, q * stride * batch + n) for q in range(q_lo, q_hi) for n in range(batch)]
+    assert pairs == want
+
+
+@pytest.mark.parametrize("x_shape, w_shape, kwargs", [
+    pytest.param((5, 4, 9, 8), (6, 2, 3, 3), dict(padding=(2, 1), dilation=(1, 2), groups=2),
+                 id="stride1-padded-runs-join"),
+    pytest.param((7, 3, 10, 9), (4, 3, 2, 3), dict(stride=(1, 2), padding=1), id="column-stride2-runs-apart"),
+    pytest.param((6, 4, 8, 11), (4, 1, 3, 3), dict(stride=(2, 3), padding=(1, 2), groups=4),
+                 id="depthwise-strided"),
+])
+def test_direct_conv2d_on_a_larger_odd_batch_matches_torch(x_shape, w_shape, kwargs, dtype):
+    """The direct kernels hold the N samples of a pixel side by side: batches above test_conv's 1-3,
+    where a run of joined columns spans several samples and columns at once."""
+    mini, ref = run_both(lambda lib, F_, x, w, b: F_.conv2d(x, w, b, **kwargs, **_direct(lib)),
+                         rand(*x_shape, dtype=dtype), rand(*w_shape, dtype=dtype), rand(w_shape[0], dtype=dtype))
+    check(mini, ref, dtype, f"conv2d[numba, direct] {x_shape} {w_shape} {kwargs}")
+
+
+def test_direct_conv2d_propagates_nan_as_torch_does(dtype):
+    """The direct kernels' fastmath flags (contract, reassoc) keep NaN: the outputs that read a NaN
+    pixel, and the weight gradients whose taps read it, are NaN in exactly torch's positions."""
+    x = rand(3, 2, 7, 6, dtype=dtype)
+    x[1, 0, 0, 4] = np.nan  # a top-edge pixel: only tap (0, 2) of output (0, 1) reads it
+    mini, ref = run_both(lambda lib, F_, x, w: F_.conv2d(x, w, stride=(1, 2), **_direct(lib)),
+                         x, rand(3, 2, 3, 3, dtype=dtype))
+    assert np.isnan(mini.out.numpy()).any() and np.isnan(mini.inputs[1].grad.numpy()).any()
+    check(mini, ref, dtype, "conv2d[numba, direct] with a NaN pixel")
+
+
+def _direct(lib) -> dict:
+    return dict(algorithm="direct", backend="numba") if lib is minicnn else {}
 
 
 # kernel (KH, KW), conv2d keyword arguments (symmetric padding: torch's unfold has no other kind)

@@ -1,7 +1,7 @@
 """The "numba" backend: NumPy arrays, loops compiled by Numba (:mod:`.numba_cpu_kernels`).
 
-Registers, on import, conv2d "direct" (three loop-nest kernels) and "im2col" (im2col/col2im
-kernels around NumPy's GEMM), and the max_pool2d / avg_pool2d forward and backward kernels.
+Registers, on import, conv2d "direct" (three loop-nest kernels on batch-last copies) and
+"im2col" (im2col/col2im kernels around NumPy's GEMM), and the max_pool2d / avg_pool2d forward and backward kernels.
 Every other op, and every other conv2d algorithm, runs the generic NumPy code.
 
 The wrappers here only allocate outputs, make the inputs C-contiguous (one compiled
@@ -26,26 +26,37 @@ def _prepare(op: str, *arrays) -> list[np.ndarray]:
     return kernel_inputs(op, BACKEND, *arrays)
 
 
+def _batch_last(array: np.ndarray) -> np.ndarray:
+    """(N, C, H, W) -> a C-contiguous (C, H, W, N) copy: the layout the direct kernels read,
+    with the samples of one pixel side by side (see the direct conv section of the kernels)."""
+    return np.ascontiguousarray(array.transpose(1, 2, 3, 0))
+
+
 class DirectConv:
-    """conv2d "direct" as three loop nests: forward, grad input, grad weight."""
+    """conv2d "direct" as three loop nests: forward, grad input, grad weight.
+
+    x and grad_y are handed to the kernels batch-last (one transposed copy each, about the cost
+    of a single pass over them); the kernels write y, grad_x and grad_w in the usual layouts.
+    """
 
     def forward(self, x, w, geom: ConvGeometry):
         """x (N, C, H, W), w (C_out, C/G, KH, KW) -> y (N, C_out, OH, OW), without bias."""
         x, w = _prepare("conv2d", x, w)
         y = np.empty((x.shape[0], w.shape[0], *geom.output_size), dtype=x.dtype)
-        kernels.conv2d_forward(x, w, y, *conv_arguments(geom))
+        kernels.conv2d_forward(_batch_last(x), w, y, *conv_arguments(geom))
         return y
 
     def backward(self, grad_y, x, w, geom: ConvGeometry, need_input: bool, need_weight: bool):
         """grad_y (N, C_out, OH, OW) -> (grad_x (N, C, H, W) or None, grad_w like w or None)."""
         grad_y, x, w = _prepare("conv2d", grad_y, x, w)
+        grad_yt = _batch_last(grad_y)
         grad_x = grad_w = None
         if need_input:
             grad_x = np.empty(x.shape, dtype=x.dtype)
-            kernels.conv2d_grad_input(grad_y, w, grad_x, *conv_arguments(geom))
+            kernels.conv2d_grad_input(grad_yt, w, grad_x, *conv_arguments(geom))
         if need_weight:
             grad_w = np.empty(w.shape, dtype=w.dtype)
-            kernels.conv2d_grad_weight(grad_y, x, grad_w, *conv_arguments(geom))
+            kernels.conv2d_grad_weight(grad_yt, _batch_last(x), grad_w, *conv_arguments(geom))
         return grad_x, grad_w
 
 

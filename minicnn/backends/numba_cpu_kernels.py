@@ -1,18 +1,24 @@
 """Numba CPU kernels: conv2d (direct, and im2col/col2im) and max/avg pooling, as plain loops.
 
-Each kernel is the textbook loop nest, compiled by ``@njit(parallel=True, cache=True)``. The
-outermost loop is a ``prange`` over independent pieces of work, chosen so that no two
-threads ever write the same element (no locks, no atomics):
+Each kernel is a loop nest compiled by ``@njit(parallel=True, cache=True)``. The outermost
+loop is a ``prange`` over independent pieces of work, chosen so that no two threads ever write
+the same element (no locks, no atomics):
 
-- forward conv, im2col, pooling forward: one (sample, output channel) plane per iteration;
-- grad input, col2im, pooling backward: one (sample, input channel) plane — each such plane
-  gathers the contributions of all the outputs that read it;
-- grad weight: one weight element per iteration, a reduction into a local scalar.
+- im2col, pooling forward: one (sample, channel) plane per iteration;
+- col2im, pooling backward: one (sample, input channel) plane — each such plane gathers the
+  contributions of all the outputs that read it;
+- direct conv forward: one (output channel, output row) for all samples at once;
+- direct conv grad input: one (input channel, input row), gathering from the output rows that read it;
+- direct conv grad weight: one kernel row (o, c, i), a reduction into KW local sums.
 
-Arrays come in C-contiguous (the callers make sure), so the innermost loop walks along a row:
-consecutive ``q`` touch consecutive output pixels, which Numba vectorises. Bounds checks are
-hoisted out of the inner loops by :func:`valid_outputs`, which gives the range of output
-positions whose input lies inside the (unpadded) image — padding is never materialised.
+Arrays come in C-contiguous (the callers make sure). In the im2col and pooling kernels the
+innermost loop walks along a row: consecutive ``q`` touch consecutive output pixels, which
+Numba vectorises. The direct conv kernels instead read x and grad_y batch-last, (C, H, W, N),
+so that their innermost loop runs over samples and, at stride 1, over whole rows of them (see
+:func:`column_runs`): rows of LeNet-sized images are too short for a loop along one to pay.
+Bounds checks are hoisted out of the inner loops by :func:`valid_outputs`, which gives the
+range of output positions whose input lies inside the (unpadded) image — padding is never
+materialised.
 
 Index arithmetic shared by every conv kernel (geometry as in ``ConvGeometry``): output pixel
 (p, q) reads, through kernel tap (i, j), the input pixel
@@ -34,8 +40,8 @@ import numpy as np
 from numba import prange
 
 
-def _compile(parallel: bool):
-    """``@njit(cache=True)`` (with ``parallel``), or without the cache when no directory is writable.
+def _compile(parallel: bool, fastmath=False):
+    """``@njit(cache=True)`` (with ``parallel``, ``fastmath``), or without the cache when no directory is writable.
 
     Numba caches next to this file or in the user's cache directory (NUMBA_CACHE_DIR overrides
     both). When none is writable, decorating raises RuntimeError ("no locator available");
@@ -44,15 +50,19 @@ def _compile(parallel: bool):
 
     def decorate(function):
         try:
-            return numba.njit(parallel=parallel, cache=True)(function)
+            return numba.njit(parallel=parallel, fastmath=fastmath, cache=True)(function)
         except RuntimeError:
-            return numba.njit(parallel=parallel)(function)
+            return numba.njit(parallel=parallel, fastmath=fastmath)(function)
 
     return decorate
 
 
 parallel_kernel = _compile(parallel=True)
 helper = _compile(parallel=False)
+# The direct conv's inner loops: "contract" lets a*b + c become one fused multiply-add and
+# "reassoc" lets a sum be split into vector lanes. Unlike full fastmath, NaN and inf keep
+# their meaning, so a NaN in the input still reaches the output as it does in torch.
+fast_helper = _compile(parallel=False, fastmath={"contract", "reassoc"})
 
 
 # ---------------------------------------------------------------------------- index helpers
@@ -86,93 +96,156 @@ def window_reads_input(start, taps, dilation, size):
 
 
 # ---------------------------------------------------------------------------- direct conv
+# The three direct kernels read x and grad_y "batch-last", (C, H, W, N): the N samples of one
+# pixel sit side by side, so row r of channel c is one contiguous block of W*N values in which
+# output column q owns the segment [q*N, (q+1)*N). One weight tap applied to one output row is
+# then "scale a run of the input row and add it to a run of the accumulator" — a long, unit-stride
+# loop that Numba vectorises — instead of a loop along a row only OW wide (10 on LeNet's second
+# layer), where the set-up of each short loop costs more than its arithmetic.
+@fast_helper
+def add_scaled(out, out_start, values, values_start, length, scale):
+    """out[out_start : out_start+length] += scale * values[values_start : values_start+length].
+
+    The slices are taken first so that the loop index starts at 0: an index that Numba cannot
+    prove non-negative gets a wrap-around check, and that check stops the vectorisation.
+    """
+    target = out[out_start:out_start + length]
+    source = values[values_start:values_start + length]
+    for k in range(length):
+        target[k] += scale * source[k]
+
+
+@fast_helper
+def dot(a, a_start, b, b_start, length):
+    """sum of a[a_start + k] * b[b_start + k] for k < length, in the arrays' dtype.
+
+    Vectorised as several partial sums (``fastmath`` allows the reassociation), which also keeps
+    the float32 rounding error small; the callers add these partial dots up in float64.
+    """
+    u = a[a_start:a_start + length]
+    v = b[b_start:b_start + length]
+    total = u.dtype.type(0)
+    for k in range(length):
+        total += u[k] * v[k]
+    return total
+
+
+@helper
+def column_runs(q_lo, q_hi, stride, batch):
+    """(count, length): the output columns q_lo..q_hi-1 of a batch-last row, as runs to loop over.
+
+    Column q is the segment [q*N, (q+1)*N) of the output row and reads input column
+    q*stride + offset, the segment [(q*stride + offset)*N, ...) of the input row. At stride 1
+    consecutive output columns read consecutive input columns, so the q_hi - q_lo segments join
+    into ONE run of (q_hi - q_lo)*N values in both rows; at a larger stride each column is a run
+    of N of its own. Either way run k starts at column q_lo + k.
+    """
+    if stride == 1:
+        return 1, (q_hi - q_lo) * batch
+    return q_hi - q_lo, batch
+
+
 @parallel_kernel
-def conv2d_forward(x, w, y, sh, sw, top, left, dh, dw, groups):
+def conv2d_forward(xt, w, y, sh, sw, top, left, dh, dw, groups):
     """y[n, o] = sum over (c, i, j) of w[o, c, i, j] * x[n, g*Cg + c] shifted by tap (i, j).
 
-    x (N, C, H, W), w (C_out, Cg, KH, KW), y (N, C_out, OH, OW) written in full.
+    xt (C, H, W, N): x batch-last; w (C_out, Cg, KH, KW); y (N, C_out, OH, OW) written in full.
+    One (output channel o, output row p) per iteration: its OW*N outputs are accumulated in a
+    private batch-last row, then stored into y's N planes.
     """
-    batch, channels, height, width = x.shape
+    channels, height, width, batch = xt.shape
     out_channels, group_channels, kh, kw = w.shape
     out_h, out_w = y.shape[2], y.shape[3]
     per_group = out_channels // groups
-    for plane in prange(batch * out_channels):
-        n, o = plane // out_channels, plane % out_channels
+    for plane in prange(out_channels * out_h):
+        o, p = plane // out_h, plane % out_h
         first_channel = (o // per_group) * group_channels  # input channels of o's group start here
-        out = y[n, o]
-        out[:, :] = 0
+        acc = np.zeros(out_w * batch, dtype=y.dtype)  # acc[q*N + n] = y[n, o, p, q]
         for c in range(group_channels):
-            image = x[n, first_channel + c]
             for i in range(kh):
-                # rows p whose tap-i input row p*SH + i*DH - top is inside the image
-                p_lo, p_hi = valid_outputs(out_h, height, sh, i * dh - top)
+                row = p * sh + i * dh - top
+                if row < 0 or row >= height:  # tap row i of output row p lies in the padding
+                    continue
+                image_row = xt[first_channel + c, row].reshape(-1)
                 for j in range(kw):
+                    # columns q whose tap-j input column q*SW + j*DW - left is inside the image
                     q_lo, q_hi = valid_outputs(out_w, width, sw, j * dw - left)
+                    count, length = column_runs(q_lo, q_hi, sw, batch)
                     tap = w[o, c, i, j]
-                    for p in range(p_lo, p_hi):
-                        row = p * sh + i * dh - top
-                        for q in range(q_lo, q_hi):
-                            out[p, q] += tap * image[row, q * sw + j * dw - left]
+                    for q in range(q_lo, q_lo + count):
+                        add_scaled(acc, q * batch, image_row, (q * sw + j * dw - left) * batch, length, tap)
+        for n in range(batch):
+            for q in range(out_w):
+                y[n, o, p, q] = acc[q * batch + n]
 
 
 @parallel_kernel
-def conv2d_grad_input(grad_y, w, grad_x, sh, sw, top, left, dh, dw, groups):
+def conv2d_grad_input(grad_yt, w, grad_x, sh, sw, top, left, dh, dw, groups):
     """grad_x[n, c] = sum over the outputs o of c's group and taps (i, j) of
     w[o, c - g*Cg, i, j] * grad_y[n, o] placed back where tap (i, j) read it.
 
-    The forward loop nest with the roles of x and y swapped: each output pixel sends its
-    gradient to the pixel it read. grad_y (N, C_out, OH, OW), grad_x (N, C, H, W) written in full.
+    grad_yt (C_out, OH, OW, N): grad_y batch-last; grad_x (N, C, H, W) written in full.
+    One (input channel, input row) per iteration, so that no two iterations write the same
+    pixel: input row r was read by tap row i of output row p when p*SH + i*DH - top = r, i.e.
+    by p = (r + top - i*DH) / SH where that is a whole number in [0, OH). Along the row, each
+    output column sends its gradient to the column it read — the forward's runs, reversed.
     """
-    batch, out_channels, out_h, out_w = grad_y.shape
+    out_channels, out_h, out_w, batch = grad_yt.shape
     _, group_channels, kh, kw = w.shape
     channels, height, width = grad_x.shape[1], grad_x.shape[2], grad_x.shape[3]
     per_group = out_channels // groups
-    for plane in prange(batch * channels):
-        n, channel = plane // channels, plane % channels
+    for plane in prange(channels * height):
+        channel, row = plane // height, plane % height
         g, c = channel // group_channels, channel % group_channels  # c: index within the group
-        grad_image = grad_x[n, channel]
-        grad_image[:, :] = 0
+        acc = np.zeros(width * batch, dtype=grad_x.dtype)  # acc[col*N + n] = grad_x[n, channel, row, col]
         for o in range(g * per_group, (g + 1) * per_group):
-            grad_out = grad_y[n, o]
             for i in range(kh):
-                p_lo, p_hi = valid_outputs(out_h, height, sh, i * dh - top)
+                shifted = row + top - i * dh  # = p * SH for the output row p that read this row
+                if shifted < 0 or shifted % sh != 0 or shifted // sh >= out_h:
+                    continue
+                grad_row = grad_yt[o, shifted // sh].reshape(-1)
                 for j in range(kw):
                     q_lo, q_hi = valid_outputs(out_w, width, sw, j * dw - left)
+                    count, length = column_runs(q_lo, q_hi, sw, batch)
                     tap = w[o, c, i, j]
-                    for p in range(p_lo, p_hi):
-                        row = p * sh + i * dh - top
-                        for q in range(q_lo, q_hi):
-                            grad_image[row, q * sw + j * dw - left] += tap * grad_out[p, q]
+                    for q in range(q_lo, q_lo + count):
+                        add_scaled(acc, (q * sw + j * dw - left) * batch, grad_row, q * batch, length, tap)
+        for n in range(batch):
+            for col in range(width):
+                grad_x[n, channel, row, col] = acc[col * batch + n]
 
 
 @parallel_kernel
-def conv2d_grad_weight(grad_y, x, grad_w, sh, sw, top, left, dh, dw, groups):
+def conv2d_grad_weight(grad_yt, xt, grad_w, sh, sw, top, left, dh, dw, groups):
     """grad_w[o, c, i, j] = sum over n, p, q of grad_y[n, o, p, q] * (what tap (i, j) of
     output (p, q) read from channel g*Cg + c of sample n).
 
-    One weight element per iteration, summed in float64 (a reduction over N*OH*OW terms).
-    grad_y (N, C_out, OH, OW), x (N, C, H, W), grad_w (C_out, Cg, KH, KW) written in full.
+    grad_yt (C_out, OH, OW, N) and xt (C, H, W, N) batch-last; grad_w (C_out, Cg, KH, KW)
+    written in full. One kernel row (o, c, i) per iteration: for each output row p, the KW taps
+    of that row are dot products of the same two rows (gradient row p, input row p*SH + i*DH - top),
+    which stay in cache across j. Each run's dot is summed in the array dtype, the runs in float64.
     """
-    batch, out_channels, out_h, out_w = grad_y.shape
-    height, width = x.shape[2], x.shape[3]
+    out_channels, out_h, out_w, batch = grad_yt.shape
+    height, width = xt.shape[1], xt.shape[2]
     _, group_channels, kh, kw = grad_w.shape
     per_group = out_channels // groups
-    taps = kh * kw
-    for element in prange(out_channels * group_channels * taps):
-        # element = ((o * Cg) + c) * KH*KW + i*KW + j
-        o, rest = element // (group_channels * taps), element % (group_channels * taps)
-        c, tap = rest // taps, rest % taps
-        i, j = tap // kw, tap % kw
+    for kernel_row in prange(out_channels * group_channels * kh):
+        # kernel_row = (o * Cg + c) * KH + i
+        o, rest = kernel_row // (group_channels * kh), kernel_row % (group_channels * kh)
+        c, i = rest // kh, rest % kh
         channel = (o // per_group) * group_channels + c
         p_lo, p_hi = valid_outputs(out_h, height, sh, i * dh - top)
-        q_lo, q_hi = valid_outputs(out_w, width, sw, j * dw - left)
-        total = 0.0
-        for n in range(batch):
-            for p in range(p_lo, p_hi):
-                row = p * sh + i * dh - top
-                for q in range(q_lo, q_hi):
-                    total += grad_y[n, o, p, q] * x[n, channel, row, q * sw + j * dw - left]
-        grad_w[o, c, i, j] = total
+        totals = np.zeros(kw)  # totals[j] = grad_w[o, c, i, j], in float64
+        for p in range(p_lo, p_hi):
+            image_row = xt[channel, p * sh + i * dh - top].reshape(-1)
+            grad_row = grad_yt[o, p].reshape(-1)
+            for j in range(kw):
+                q_lo, q_hi = valid_outputs(out_w, width, sw, j * dw - left)
+                count, length = column_runs(q_lo, q_hi, sw, batch)
+                for q in range(q_lo, q_lo + count):
+                    totals[j] += dot(grad_row, q * batch, image_row, (q * sw + j * dw - left) * batch, length)
+        for j in range(kw):
+            grad_w[o, c, i, j] = totals[j]
 
 
 # ---------------------------------------------------------------------------- im2col / col2im

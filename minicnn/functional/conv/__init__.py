@@ -14,7 +14,7 @@ to its forward:
 """
 from __future__ import annotations
 
-from ...autograd import Function
+from ...autograd import Function, is_grad_enabled
 from ...backends import select_backend
 from ...tensor import Tensor
 from . import auto, direct, fft, im2col, winograd
@@ -48,7 +48,13 @@ class Conv2dFunction(Function):
     @staticmethod
     def forward(ctx, x, w, b, *, geometry: ConvGeometry, algorithm: ConvAlgorithm, batched: bool):
         x = x if batched else x[None]  # algorithms only see (N, C, H, W)
-        y = algorithm.forward(x, w, geometry)
+        # An algorithm with forward_saving can hand its backward something it would otherwise
+        # recompute (im2col: the column matrix, for the weight gradient).
+        forward_saving = getattr(algorithm, "forward_saving", None)
+        if forward_saving is not None and ctx.needs_input_grad[1] and is_grad_enabled():
+            y, ctx.saved = forward_saving(x, w, geometry)
+        else:
+            y, ctx.saved = algorithm.forward(x, w, geometry), None
         if b is not None:
             y += b.reshape(1, -1, 1, 1)
         ctx.save_for_backward(x, w)
@@ -62,7 +68,8 @@ class Conv2dFunction(Function):
         need_input, need_weight, need_bias = ctx.needs_input_grad
         grad_x = grad_w = grad_b = None
         if need_input or need_weight:
-            grad_x, grad_w = ctx.algorithm.backward(grad_y, x, w, ctx.geometry, need_input, need_weight)
+            saved = {} if ctx.saved is None else {"saved": ctx.saved}
+            grad_x, grad_w = ctx.algorithm.backward(grad_y, x, w, ctx.geometry, need_input, need_weight, **saved)
         if need_bias:
             # Every output pixel of channel o adds b[o] once.
             grad_b = grad_y.sum(axis=(0, 2, 3))

@@ -30,6 +30,7 @@ batch is processed in chunks whose column matrix stays under a configurable byte
 """
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 from ...backends import array_module
@@ -41,6 +42,11 @@ from .workspace import scratch
 DEFAULT_WORKSPACE_LIMIT = 256 * 2**20  # bytes; one column matrix (and its gradient) stays below this
 
 _workspace_limit = DEFAULT_WORKSPACE_LIMIT
+
+# Column matrices up to this size are kept from the forward for the weight gradient. It is the
+# largest block minicnn.allocator lets glibc serve from reused heap memory; a bigger one would
+# be mapped afresh, and page-faulted, on every step.
+KEEP_LIMIT = 32 * 2**20  # bytes
 
 
 def get_workspace_limit() -> int:
@@ -56,16 +62,20 @@ def set_workspace_limit(nbytes: int) -> None:
     _workspace_limit = nbytes
 
 
+def _column_bytes(x, geom: ConvGeometry) -> int:
+    """Size of the column matrix of x (n, C, H, W): C*KH*KW rows of n*OH*OW values."""
+    n, channels = x.shape[:2]
+    return channels * math.prod(geom.kernel_size) * n * math.prod(geom.output_size) * x.dtype.itemsize
+
+
 def _batch_chunks(x, geom: ConvGeometry) -> list[tuple[int, int]]:
     """[start, stop) sample ranges whose column matrix fits the workspace limit.
 
     There is always at least one (possibly empty) chunk, so an empty batch still produces
     correctly shaped results.
     """
-    batch, channels = x.shape[:2]
-    kh, kw = geom.kernel_size
-    oh, ow = geom.output_size
-    sample_bytes = channels * kh * kw * oh * ow * x.dtype.itemsize
+    batch = x.shape[0]
+    sample_bytes = _column_bytes(x[:1], geom)
     per_chunk = max(1, _workspace_limit // max(sample_bytes, 1))
     return [(start, min(start + per_chunk, batch)) for start in range(0, max(batch, 1), per_chunk)]
 
@@ -186,16 +196,33 @@ class Im2colGemm:
     ``col2im(grad_cols, geom, input_shape)`` sends its gradient back to (n, C, H, W). The
     GEMMs, the batch chunking and the layout changes are the same whoever builds the columns:
     this module's NumPy/CuPy array code (the generic algorithm below), or a backend's compiled
-    kernels (Numba, CUDA), which register their own instance.
+    kernels (Numba, CUDA), which register their own instance. ``columns`` may return a reused
+    buffer, valid until its next call; ``kept_columns`` (by default ``columns`` itself, for
+    builders that return a new array each time) must return one the backward can still read.
     """
 
-    def __init__(self, columns: Callable, col2im: Callable, order: tuple[int, ...] = SAMPLE_MAJOR):
+    def __init__(self, columns: Callable, col2im: Callable, order: tuple[int, ...] = SAMPLE_MAJOR,
+                 kept_columns: Callable | None = None):
         self.columns = columns
         self.col2im = col2im
         self.order = order
+        self.kept_columns = kept_columns or columns
 
     def forward(self, x, w, geom: ConvGeometry):
         """x (N, C, H, W), w (C_out, C/G, KH, KW) -> y (N, C_out, OH, OW), without bias."""
+        return self._forward(x, w, geom, keep=False)[0]
+
+    def forward_saving(self, x, w, geom: ConvGeometry):
+        """:meth:`forward`, and the column matrix for the backward's weight gradient to reuse.
+
+        The forward and the weight gradient multiply the same columns; keeping them saves
+        rebuilding them (LeNet-5 training: a quarter of the time im2col takes per step). They
+        are kept only when the whole batch is one chunk of at most :data:`KEEP_LIMIT` bytes —
+        otherwise the saved value is None and the backward rebuilds them.
+        """
+        return self._forward(x, w, geom, keep=True)
+
+    def _forward(self, x, w, geom: ConvGeometry, keep: bool):
         xp = array_module(x)
         batch = x.shape[0]
         out_channels = w.shape[0]
@@ -205,15 +232,22 @@ class Im2colGemm:
             # 1x1 kernel, stride 1, no padding: every pixel is its own window, so each sample
             # already is its column matrix: one GEMM per sample, (G, Co/G, Cg) @ (N, G, Cg, H*W).
             columns = x.reshape(batch, geom.groups, -1, oh * ow)
-            return xp.matmul(weight, columns).reshape(batch, out_channels, oh, ow)
+            return xp.matmul(weight, columns).reshape(batch, out_channels, oh, ow), None
+        chunks = _batch_chunks(x, geom)
+        keep = keep and len(chunks) == 1 and _column_bytes(x, geom) <= KEEP_LIMIT
+        build = self.kept_columns if keep else self.columns
         y = xp.empty((batch, out_channels, oh, ow), dtype=xp.result_type(x, w))
-        for start, stop in _batch_chunks(x, geom):
-            y_cols = xp.matmul(weight, self.columns(x[start:stop], geom))  # (G, Co/G, columns)
+        for start, stop in chunks:
+            columns = build(x[start:stop], geom)
+            y_cols = xp.matmul(weight, columns)  # (G, Co/G, columns)
             y[start:stop] = _output_from_columns(y_cols, stop - start, geom, self.order)
-        return y
+        return y, (columns if keep else None)
 
-    def backward(self, grad_y, x, w, geom: ConvGeometry, need_input: bool, need_weight: bool):
-        """grad_y (N, C_out, OH, OW) -> (grad_x (N, C, H, W) or None, grad_w like w or None)."""
+    def backward(self, grad_y, x, w, geom: ConvGeometry, need_input: bool, need_weight: bool, saved=None):
+        """grad_y (N, C_out, OH, OW) -> (grad_x (N, C, H, W) or None, grad_w like w or None).
+
+        ``saved``: what :meth:`forward_saving` returned beside y (the columns, or None).
+        """
         xp = array_module(x)
         batch, channels = x.shape[:2]
         groups = geom.groups
@@ -233,7 +267,7 @@ class Im2colGemm:
                 # dW_g = dY_g @ cols[g]^T: (Co/G, n*L) @ (n*L, K), the whole chunk in one GEMM,
                 # computed as (cols[g] @ dY_g^T)^T: the same sums, in the operand order OpenBLAS
                 # runs 1.3-2.5x faster when Co/G and K are small next to n*L (LeNet and VGG layers).
-                columns = self.columns(x[start:stop], geom)
+                columns = saved if saved is not None else self.columns(x[start:stop], geom)
                 grad_weight += xp.matmul(columns, dy.swapaxes(-1, -2)).swapaxes(-1, -2)
             if need_input:
                 # dcols[g] = W_g^T @ dY_g: (K, Co/G) @ (Co/G, n*L).
@@ -246,6 +280,7 @@ class Im2colGemm:
 
 # The generic algorithm, registered as "im2col": columns built by NumPy/CuPy array code into
 # the reusable scratch buffer, the batch innermost.
-_generic = Im2colGemm(_columns, col2im, BATCH_INNERMOST)
+_generic = Im2colGemm(_columns, col2im, BATCH_INNERMOST, kept_columns=im2col)
 forward = _generic.forward
+forward_saving = _generic.forward_saving
 backward = _generic.backward

@@ -5,6 +5,10 @@ batched arrays with a validated :class:`~.geometry.ConvGeometry`; bias is not it
 Adding one (fft, winograd, a Numba or CuPy kernel) is a single ``register_algorithm`` call.
 An algorithm that computes only some geometries (winograd: 3x3 kernels at stride 1) also has a
 ``supports(geom) -> bool``; one without it computes every geometry (im2col, direct, fft).
+An algorithm whose backward can reuse something its forward computed (im2col: the column
+matrix) also has ``forward_saving(x, w, geom) -> (y, saved)``; conv2d calls it instead of
+``forward`` when a weight gradient will be needed, and passes a ``saved`` that is not None
+back as ``backward(..., saved=saved)``.
 
 Backends: the algorithm registered under a plain name is the generic one, written against
 ``xp``, that computes on every backend. A backend may specialise a name with its own kernels,
