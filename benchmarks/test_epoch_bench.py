@@ -1,11 +1,14 @@
 """One training epoch of LeNet-5 on the real MNIST (60 000 images, batch 64, Adam): minicnn vs torch.
 
 Both libraries run the same model code from the same initial weights over the same batches
-(one fixed permutation), each in its own warmed-up block. Needs MNIST in the cache
-(`minicnn download mnist`).
+(one fixed permutation), each in its own warmed-up block. minicnn runs twice: on its reference
+NumPy backend (conv2d im2col) and on what `minicnn train` picks when numba is installed (the
+numba backend, conv2d direct). Needs MNIST in the cache (`minicnn download mnist`).
 
     python -m pytest benchmarks/test_epoch_bench.py --benchmark-json=benchmarks/results/epoch.json
 """
+import contextlib
+
 import numpy as np
 import pytest
 import torch
@@ -26,8 +29,26 @@ def mnist_batches():
     return [(x[order[i:i + BATCH]], labels[order[i:i + BATCH]]) for i in range(0, len(x), BATCH)]
 
 
-def _epoch(lib_name, batches):
-    lib = LIBRARIES[lib_name]
+# implementation -> (library, minicnn's backend and conv2d algorithm)
+IMPLEMENTATIONS = {
+    "torch": (torch, None),
+    "minicnn": (minicnn, ("numpy", "im2col")),
+    "minicnn-numba": (minicnn, ("numba", "direct")),
+}
+
+
+def _compute_settings(choice):
+    """A context with minicnn's backend and conv2d algorithm set (nothing for torch)."""
+    stack = contextlib.ExitStack()
+    if choice is not None:
+        backend, algorithm = choice
+        stack.enter_context(minicnn.backends.use_backend(backend))
+        stack.enter_context(minicnn.conv_algorithm(algorithm))
+    return stack
+
+
+def _epoch(impl, batches):
+    lib, choice = IMPLEMENTATIONS[impl]
     torch.manual_seed(0)
     reference = lenet5(torch)
     model = lenet5(lib)
@@ -38,17 +59,18 @@ def _epoch(lib_name, batches):
     tensors = [(lib.from_numpy(x), lib.from_numpy(y)) for x, y in batches]
 
     def run(steps=None):
-        for x, y in tensors[:steps]:
-            optimizer.zero_grad()
-            loss_fn(model(x), y).backward()
-            optimizer.step()
+        with _compute_settings(choice):
+            for x, y in tensors[:steps]:
+                optimizer.zero_grad()
+                loss_fn(model(x), y).backward()
+                optimizer.step()
 
     run(50)  # warm up: thread pools, allocator, first-touch page faults
     return run
 
 
-@pytest.mark.parametrize("lib", ["torch", "minicnn"])
-def test_lenet5_epoch(benchmark, lib, mnist_batches):
+@pytest.mark.parametrize("impl", IMPLEMENTATIONS)
+def test_lenet5_epoch(benchmark, impl, mnist_batches):
     benchmark.group = "lenet5 MNIST epoch (60000 images, batch 64, Adam)"
-    benchmark.extra_info.update(impl=lib, images=60000)
-    benchmark.pedantic(_epoch(lib, mnist_batches), rounds=2, iterations=1)
+    benchmark.extra_info.update(impl=impl, images=60000)
+    benchmark.pedantic(_epoch(impl, mnist_batches), rounds=3, iterations=1)

@@ -95,6 +95,10 @@ def _prepare_device(device: str) -> None:
 # Every TrainConfig field has a flag of the same name (underscores as dashes).
 RECIPE_FLAGS = tuple(field.name for field in dataclasses.fields(TrainConfig))
 
+# The conv2d algorithm a backend trains fastest with, where it is not the process default
+# (im2col): Numba's direct kernels beat its im2col + GEMM on LeNet-sized layers.
+TRAINING_ALGORITHM = {"numba": "direct"}
+
 
 def _milestones(text: str) -> list[int]:
     try:
@@ -144,9 +148,12 @@ def _train_arguments(parser: argparse.ArgumentParser) -> None:
                      help="continue the run saved in this last.npz exactly where it stopped")
     _add_device_argument(run)
     run.add_argument("--backend", choices=backends.BACKEND_NAMES,
-                     help="compute backend (default: $MINICNN_BACKEND or numpy)")
+                     help="compute backend (default: $MINICNN_BACKEND, else on the CPU numba when "
+                          "it is installed, else numpy)")
     run.add_argument("--conv-algorithm", choices=conv.available_algorithms(),
-                     help=f"conv2d algorithm (default: {conv.get_default_algorithm()})")
+                     help="conv2d algorithm (default: the backend's fastest for training: "
+                          + ", ".join(f"{algorithm} on {backend}" for backend, algorithm in TRAINING_ALGORITHM.items())
+                          + f", else {conv.get_default_algorithm()})")
     run.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
                      help="per-batch progress: a tqdm bar on a terminal, lines otherwise")
     run.add_argument("--plots", action=argparse.BooleanOptionalAction, default=True,
@@ -155,11 +162,22 @@ def _train_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _apply_compute_settings(args: argparse.Namespace) -> None:
-    """Process-wide choices: the backend and the default conv2d algorithm."""
-    if args.backend is not None:
-        backends.set_backend(args.backend)
-    if args.conv_algorithm is not None:
-        conv.set_default_algorithm(args.conv_algorithm)
+    """Process-wide choices: the backend and the default conv2d algorithm.
+
+    Left to the defaults, a CPU run trains on the fastest backend installed — numba's parallel
+    kernels where it is usable (LeNet-5: as fast as NumPy's im2col or faster, measured in
+    benchmarks/results/lenet-2core.md), else NumPy — with that backend's fastest conv2d
+    algorithm for training (:data:`TRAINING_ALGORITHM`). Fixed choices rather than "auto",
+    so that a resumed run computes exactly as the run it continues.
+    """
+    backend = args.backend
+    if backend is None and args.device == "cpu" and backends.environment_backend() is None:
+        backend = "numba" if backends.available()["numba"][0] else "numpy"
+    if backend is not None:
+        backends.set_backend(backend)
+    algorithm = args.conv_algorithm or TRAINING_ALGORITHM.get(backends.get_backend())
+    if algorithm is not None:
+        conv.set_default_algorithm(algorithm)
 
 
 @command("train", "train a model on MNIST, writing checkpoints, metrics and plots",
@@ -184,6 +202,7 @@ def run_train(args: argparse.Namespace) -> int:
             if checkpoint else f"training {config.model} for {config.epochs} epochs")
     print(f"{what}: {len(trainer.loaders.train.dataset)} training images, validation on the "
           f"{trainer.loaders.val_name} set ({len(trainer.loaders.val.dataset)} images), "
+          f"backend {backends.get_backend()}, conv2d {conv.get_default_algorithm()}, "
           f"writing to {out}", flush=True)
     result = trainer.fit()
     for note in result.notes:

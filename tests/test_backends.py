@@ -291,6 +291,24 @@ def test_registry_specialises_per_backend_and_falls_back_to_the_generic(conv_spy
     assert conv_spy.calls == ["forward", "backward"] * 2
 
 
+def test_numba_as_the_default_runs_numpys_blas_on_one_thread_until_it_stops_being_the_default(numba_required):
+    import threadpoolctl  # the numba extra installs it
+
+    def blas_threads() -> list[int]:
+        return [pool["num_threads"] for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"]
+
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        assert blas_threads() and set(blas_threads()) == {2}
+        F.conv2d(minicnn.tensor(rand(1, 1, 4, 4)), minicnn.tensor(rand(1, 1, 3, 3)), backend="numba")
+        assert set(blas_threads()) == {2}  # a per-call backend leaves the threads alone
+        with backends.use_backend("numba"):
+            assert set(blas_threads()) == {1}
+            with backends.use_backend("numba"):  # nested: still one limit, undone once
+                assert set(blas_threads()) == {1}
+            assert set(blas_threads()) == {1}
+        assert set(blas_threads()) == {2}
+
+
 def test_numba_specialises_direct_and_im2col(numba_required):
     assert set(registry.specialised_algorithms("numba")) == {"direct", "im2col"}
     assert registry.specialised_algorithms("numpy") == ()

@@ -184,6 +184,25 @@ def test_augmented_run_validates_on_held_out_images(augmented_run):
     assert len(report["epochs"]) == 1 and (out / "last.npz").is_file()
 
 
+def test_training_defaults_to_the_fastest_installed_backend(augmented_run):
+    _, result = augmented_run
+    fastest = "backend numba, conv2d direct" if minicnn.backends.available()["numba"][0] else "backend numpy, conv2d im2col"
+    assert fastest in result.stdout
+
+
+@pytest.mark.parametrize("choice, extra_env", [
+    (["--backend", "numpy"], {}),
+    ([], {"MINICNN_BACKEND": "numpy"}),
+    (["--backend", "numpy", "--conv-algorithm", "direct"], {}),
+], ids=["flag", "environment", "flag_and_algorithm"])
+def test_training_backend_and_algorithm_can_be_chosen(choice, extra_env, data_root, tmp_path):
+    result = run_cli("train", *QUICK, *choice, "--subset", "64", "--epochs", "1", "--data-root", data_root,
+                     "--out", tmp_path / "run", "--no-plots", extra_env=extra_env)
+    assert result.returncode == 0, result.stderr
+    algorithm = "direct" if "direct" in choice else "im2col"
+    assert f"backend numpy, conv2d {algorithm}" in result.stdout
+
+
 def test_resume_cannot_stretch_a_cosine_schedule(augmented_run, data_root):
     out, _ = augmented_run
     result = run_cli("train", "--resume", out / "last.npz", "--epochs", "3",

@@ -21,11 +21,11 @@ Choose per call (``conv2d(..., backend="numba")``), per process (:func:`set_back
 :mod:`.selection`. :func:`available` says which backends work here and why the others do not.
 """
 from .arrays import array_module, device_of
-from .availability import BACKEND_NAMES
+from .availability import BACKEND_NAMES, environment_backend
 from .kernels import find_kernel, load_backend, register_kernel
 from .selection import available, get_backend, select_backend, set_backend, use_backend
 
 __all__ = [
-    "BACKEND_NAMES", "array_module", "available", "device_of", "find_kernel", "get_backend",
+    "BACKEND_NAMES", "array_module", "available", "device_of", "environment_backend", "find_kernel", "get_backend",
     "load_backend", "register_kernel", "select_backend", "set_backend", "use_backend",
 ]
