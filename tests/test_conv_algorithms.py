@@ -5,6 +5,9 @@ auto, the 3x3 stride-1 dilation-1 part of it for winograd (the only geometry F(2
 """
 from __future__ import annotations
 
+import functools
+import time
+
 import numpy as np
 import pytest
 
@@ -175,11 +178,20 @@ def test_applicable_algorithms_follow_supports():
 # --- auto -----------------------------------------------------------------------------------------
 
 
-def test_seconds_warms_up_then_keeps_the_best_timed_run():
+def test_seconds_warms_up_then_times_the_candidates_in_turns_and_keeps_each_ones_best_round():
     calls = []
-    seconds = auto._seconds(lambda: calls.append(1), np.empty(1))
-    assert len(calls) == 1 + auto.TIMED_RUNS
-    assert 0 <= seconds < 1
+    runs = {name: functools.partial(calls.append, name) for name in ("a", "b", "c")}
+    seconds = auto._seconds(runs, np.empty(1))
+    assert calls == ["a", "b", "c"] * (1 + auto.TIMED_RUNS)  # the warm-up round, then the timed ones
+    assert seconds.keys() == runs.keys() and all(0 <= t < 1 for t in seconds.values())
+
+
+def test_seconds_keeps_the_best_round_not_the_mean(monkeypatch):
+    monkeypatch.setattr(auto, "TIMED_RUNS", 3)
+    durations = iter([0.0, 0.09, 0.03, 0.06])  # warm-up, then three timed rounds
+
+    seconds = auto._seconds({"sleepy": lambda: time.sleep(next(durations))}, np.empty(1))
+    assert 0.03 <= seconds["sleepy"] < 0.06
 
 
 @pytest.mark.parametrize(
@@ -193,9 +205,9 @@ def test_auto_times_applicable_algorithms_once_per_problem(x_shape, w_shape, kwa
     timings = []
     real_seconds = auto._seconds
 
-    def counting_seconds(run, array):
-        timings.append(run)
-        return real_seconds(run, array)
+    def counting_seconds(runs, array):
+        timings.append(set(runs))
+        return real_seconds(runs, array)
 
     monkeypatch.setattr(auto, "_seconds", counting_seconds)
     backend = select_backend("conv2d", np.empty(0))  # the process default for CPU arrays
@@ -203,7 +215,7 @@ def test_auto_times_applicable_algorithms_once_per_problem(x_shape, w_shape, kwa
 
     mini, ref = run_both(_conv_both("auto", **kwargs), *_inputs(x_shape, w_shape, dtype))
     check(mini, ref, dtype, "auto, first call")
-    assert len(timings) == 2 * len(candidates)  # every candidate's forward, then its backward
+    assert timings == [candidates, candidates]  # every candidate's forward, then its backward
     choices = conv.auto_choices()
     assert sorted(key.direction for key in choices) == ["backward", "forward"]
     for key, choice in choices.items():
@@ -215,7 +227,7 @@ def test_auto_times_applicable_algorithms_once_per_problem(x_shape, w_shape, kwa
 
     mini, ref = run_both(_conv_both("auto", **kwargs), *_inputs(x_shape, w_shape, dtype))  # fresh data
     check(mini, ref, dtype, "auto, second call")
-    assert len(timings) == 2 * len(candidates), "the second call of the same problem timed again"
+    assert len(timings) == 2, "the second call of the same problem timed again"
     assert conv.auto_choices() == choices
 
 
@@ -245,10 +257,13 @@ def test_auto_picks_the_fastest_measured_forward_and_backward_separately(monkeyp
     conv.register_algorithm("auto", auto)
     by_name = {"fast_forward": fast_forward, "fast_backward": fast_backward}
 
-    def fake_seconds(run, array):
-        run()  # the candidate logs its name; report its made-up time instead of a measured one
-        name, direction = log[-1]
-        return by_name[name].seconds[direction]
+    def fake_seconds(runs, array):
+        seconds = {}
+        for run in runs.values():
+            run()  # the candidate logs its name; report its made-up time instead of a measured one
+            name, direction = log[-1]
+            seconds[name] = by_name[name].seconds[direction]
+        return seconds
 
     monkeypatch.setattr(auto, "_seconds", fake_seconds)
     mini, ref = run_both(_conv_both("auto", padding=1), *_inputs((2, 3, 6, 5), (4, 3, 3, 3), np.float64))
@@ -269,9 +284,10 @@ def test_auto_times_the_selected_backends_own_implementation(monkeypatch):
     monkeypatch.setattr(registry, "_ALGORITHMS", {"only": generic, "auto": auto})
     monkeypatch.setattr(registry, "_SPECIALISED", {("only", "numpy"): numpy_own})
 
-    def one_second(run, array):
-        run()
-        return 1.0
+    def one_second(runs, array):
+        for run in runs.values():
+            run()
+        return dict.fromkeys(runs, 1.0)
 
     monkeypatch.setattr(auto, "_seconds", one_second)
     x, w = minicnn.tensor(rand(1, 2, 5, 5)), minicnn.tensor(rand(3, 2, 3, 3))

@@ -24,10 +24,12 @@ sees arrays only, so a per-call ``conv2d(..., backend=...)`` does not reach auto
 process default to tune another backend.)
 
 Measurement: each candidate runs once untimed (a warm-up: first-touch page faults of its
-temporaries, FFT plan caches, JIT and CUDA kernel compilation), then :data:`TIMED_RUNS` times;
-its time is the best of those. So the first call of a key costs every candidate
-``1 + TIMED_RUNS`` runs; later calls cost one lookup. The timing runs' results are discarded
-and the winner computes the answer.
+temporaries, FFT plan caches, JIT and CUDA kernel compilation), then :data:`TIMED_RUNS` rounds
+in which every candidate runs once, in turn; a candidate's time is its best round. Taking turns
+matters on a shared machine: a burst of load from elsewhere then slows a round of every
+candidate, not all the runs of one, which would make a close second look like the winner.
+So the first call of a key costs every candidate ``1 + TIMED_RUNS`` runs; later calls cost one
+lookup. The timing runs' results are discarded and the winner computes the answer.
 
 :func:`auto_choices` shows the cache (key -> chosen algorithm and every candidate's time);
 :func:`clear_auto_cache` empties it, e.g. after registering a new algorithm.
@@ -45,7 +47,7 @@ from ...backends import array_module, device_of, select_backend
 from .geometry import ConvGeometry
 from .registry import ConvAlgorithm, applicable_algorithms, get_algorithm
 
-TIMED_RUNS = 2  # after one warm-up run; the best of these is the candidate's time
+TIMED_RUNS = 3  # rounds after one warm-up run; a candidate's best round is its time
 
 
 @dataclass(frozen=True)
@@ -102,16 +104,19 @@ def _synchronize(array) -> None:
         array_module(array).cuda.Device().synchronize()  # every stream: CuPy's and Numba's kernels
 
 
-def _seconds(run: Callable[[], Any], array) -> float:
-    """Best wall-clock time of ``run()`` over :data:`TIMED_RUNS` runs after one warm-up run."""
-    run()
-    _synchronize(array)
-    best = math.inf
-    for _ in range(TIMED_RUNS):
-        start = time.perf_counter()
+def _seconds(runs: dict[str, Callable[[], Any]], array) -> dict[str, float]:
+    """Best wall-clock time of each ``runs[name]()``: one warm-up run each, then
+    :data:`TIMED_RUNS` rounds in which every candidate runs once, in turn."""
+    for run in runs.values():
         run()
-        _synchronize(array)
-        best = min(best, time.perf_counter() - start)
+    _synchronize(array)
+    best = dict.fromkeys(runs, math.inf)
+    for _ in range(TIMED_RUNS):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            run()
+            _synchronize(array)
+            best[name] = min(best[name], time.perf_counter() - start)
     return best
 
 
@@ -119,10 +124,11 @@ def _chosen(key: AutoKey, run_with: Callable[[ConvAlgorithm], Any], array) -> Co
     """The algorithm cached for ``key``; on a miss, time ``run_with(algorithm)`` for each candidate first."""
     choice = _choices.get(key)
     if choice is None:
-        seconds = {
-            name: _seconds(functools.partial(run_with, get_algorithm(name, key.backend)), array)
+        runs = {
+            name: functools.partial(run_with, get_algorithm(name, key.backend))
             for name in _candidates(key.geometry, key.backend)
         }
+        seconds = _seconds(runs, array)
         choice = _choices[key] = AutoChoice(min(seconds, key=seconds.__getitem__), seconds)
     return get_algorithm(choice.algorithm, key.backend)
 
