@@ -182,13 +182,14 @@ def test_seconds_warms_up_then_times_the_candidates_in_turns_and_keeps_each_ones
     calls = []
     runs = {name: functools.partial(calls.append, name) for name in ("a", "b", "c")}
     seconds = auto._seconds(runs, np.empty(1))
-    assert calls == ["a", "b", "c"] * (1 + auto.TIMED_RUNS)  # the warm-up round, then the timed ones
+    # the warm-up round, then the timed rounds: each candidate twice in a row, the second run timed
+    assert calls == ["a", "b", "c"] + ["a", "a", "b", "b", "c", "c"] * auto.TIMED_RUNS
     assert seconds.keys() == runs.keys() and all(0 <= t < 1 for t in seconds.values())
 
 
 def test_seconds_keeps_the_best_round_not_the_mean(monkeypatch):
     monkeypatch.setattr(auto, "TIMED_RUNS", 3)
-    durations = iter([0.0, 0.09, 0.03, 0.06])  # warm-up, then three timed rounds
+    durations = iter([0.0, 0.0, 0.09, 0.0, 0.03, 0.0, 0.06])  # warm-up, then three (untimed, timed) rounds
 
     seconds = auto._seconds({"sleepy": lambda: time.sleep(next(durations))}, np.empty(1))
     assert 0.03 <= seconds["sleepy"] < 0.06
