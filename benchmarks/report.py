@@ -27,7 +27,8 @@ def table(path: str) -> str:
         f"{machine.get('cpu', {}).get('count', '?')} cores; torch {machine.get('torch')} "
         f"({machine.get('torch_threads')} threads); NumPy BLAS {machine.get('minicnn_blas', {}).get('blas')}; "
         f"OPENBLAS_CORETYPE {machine.get('minicnn_blas', {}).get('OPENBLAS_CORETYPE')}; "
-        f"NumPy sgemm peak {peak} GFLOP/s.",
+        f"NumPy sgemm peak {peak} GFLOP/s; glibc malloc thresholds fixed (minicnn/allocator.py, "
+        f"for both libraries): {machine.get('minicnn_blas', {}).get('malloc_tuned', 'not recorded')}.",
         "",
         "| benchmark | impl | median ms | GFLOP/s | % sgemm peak | ratio to torch |",
         "|---|---|---:|---:|---:|---:|",

@@ -15,9 +15,14 @@ def blas_info() -> dict:
     """Which BLAS NumPy uses, which kernel it picked, and the thread/env settings that change it.
 
     ``OPENBLAS_CORETYPE`` forces a kernel family (Haswell's sgemm is ~2x slower than the
-    autodetected one on the 2-core machines), so it is recorded with every result.
+    autodetected one on the 2-core machines), so it is recorded with every result; so is
+    whether ``import minicnn`` fixed glibc's malloc thresholds (minicnn/allocator.py), which
+    changes the times of every library in the process.
     """
+    import minicnn
+
     info = {
+        "malloc_tuned": minicnn.MALLOC_TUNED,
         "numpy": np.__version__,
         "machine": platform.machine(),
         "processor": platform.processor() or platform.machine(),
