@@ -4,6 +4,8 @@ torch's unfold/fold, finite-difference gradchecks, strided inputs, pooling's cor
 dtype error and the fallback when no cache is writable."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -12,7 +14,8 @@ import torch.nn.functional as tF
 import minicnn
 import minicnn.nn.functional as F
 from minicnn import backends
-from minicnn.functional.conv import conv2d_geometry
+from minicnn.functional.conv import conv2d_geometry, im2col
+from minicnn.functional.conv.registry import get_algorithm
 from parity import assert_close, check, rand, run_both
 from test_pooling import (
     test_max_pool2d_all_minus_inf_windows_report_torch_indices as _all_minus_inf_windows,
@@ -86,8 +89,10 @@ COLUMN_CASES = [
     pytest.param((3, 3), dict(padding=1), id="3x3-pad1"),
     pytest.param((2, 3), dict(stride=(2, 1), padding=(1, 0), dilation=(1, 2)), id="strided-dilated"),
     pytest.param((4, 2), dict(stride=3), id="stride-beyond-kernel"),
+    pytest.param((2, 2), dict(stride=(1, 2), padding=(3, 2)), id="padding-beyond-kernel"),
     pytest.param((1, 1), {}, id="pointwise"),
 ]
+COLUMN_BATCH = 5  # odd, and > 1: at stride 1 a run of the batch-innermost columns spans several samples
 
 
 def _unfold_geometry(x_shape, kernel, kwargs):
@@ -96,25 +101,52 @@ def _unfold_geometry(x_shape, kernel, kwargs):
 
 @pytest.mark.parametrize("kernel, kwargs", COLUMN_CASES)
 def test_im2col_matches_torch_unfold(kernel, kwargs, dtype):
-    x = rand(2, 3, 7, 6, dtype=dtype)
+    x = rand(COLUMN_BATCH, 3, 7, 6, dtype=dtype)
     geometry = _unfold_geometry(x.shape, kernel, kwargs)
-    cols = numba_cpu._im2col(x, geometry)  # (G=1, C*KH*KW, N*OH*OW)
+    cols = numba_cpu._im2col(x, geometry)  # (G=1, C*KH*KW, OH*OW*N)
     want = tF.unfold(torch.tensor(x), kernel, **kwargs).numpy()  # (N, C*KH*KW, OH*OW)
     rows = want.shape[1]
-    got = cols[0].reshape(rows, 2, -1).transpose(1, 0, 2)  # columns (n, p, q) -> torch's (n)(p, q)
+    got = cols[0].reshape(rows, -1, COLUMN_BATCH).transpose(2, 0, 1)  # columns (p, q, n) -> torch's (n)(p, q)
     np.testing.assert_array_equal(got, want)  # a copy: exactly equal
 
 
 @pytest.mark.parametrize("kernel, kwargs", COLUMN_CASES)
 def test_col2im_matches_torch_fold(kernel, kwargs, dtype):
-    x_shape = (2, 3, 7, 6)
+    x_shape = (COLUMN_BATCH, 3, 7, 6)
     geometry = _unfold_geometry(x_shape, kernel, kwargs)
     (kh, kw), (oh, ow) = geometry.kernel_size, geometry.output_size
-    cols = rand(2, 3 * kh * kw, oh * ow, dtype=dtype)  # torch's (N, C*KH*KW, OH*OW)
-    ours = np.ascontiguousarray(cols.transpose(1, 0, 2)).reshape(1, 3 * kh * kw, 2 * oh * ow)
+    cols = rand(COLUMN_BATCH, 3 * kh * kw, oh * ow, dtype=dtype)  # torch's (N, C*KH*KW, OH*OW)
+    ours = np.ascontiguousarray(cols.transpose(1, 2, 0)).reshape(1, 3 * kh * kw, oh * ow * COLUMN_BATCH)
     got = numba_cpu._col2im(ours, geometry, x_shape)
     want = tF.fold(torch.tensor(cols), x_shape[2:], kernel, **kwargs)
     assert_close(got, want, dtype, "col2im vs fold")
+
+
+@pytest.mark.parametrize("samples_per_chunk", [2, 5], ids=["chunked", "one-chunk"])
+@pytest.mark.parametrize("keep_limit", [im2col.KEEP_LIMIT, 0], ids=["columns-kept", "columns-rebuilt"])
+def test_im2col_reused_and_kept_columns_match_torch(samples_per_chunk, keep_limit, dtype, monkeypatch):
+    """The numba im2col builds its columns into a reused buffer, except those kept from the forward
+    for the weight gradient, which are a fresh array the next call must not overwrite."""
+    x_shape, w_shape, kwargs = (5, 4, 7, 6), (6, 2, 3, 2), dict(padding=(1, 2), stride=(2, 1), groups=2)
+    geometry = conv2d_geometry(x_shape, w_shape, None, **kwargs)
+    sample_bytes = 4 * 3 * 2 * math.prod(geometry.output_size) * np.dtype(dtype).itemsize
+    monkeypatch.setattr(im2col, "_workspace_limit", samples_per_chunk * sample_bytes)
+    monkeypatch.setattr(im2col, "KEEP_LIMIT", keep_limit)
+    algorithm = get_algorithm("im2col", "numba")
+    x, w = rand(*x_shape, dtype=dtype), rand(*w_shape, dtype=dtype)
+    y, saved = algorithm.forward_saving(x, w, geometry)
+    if keep_limit and samples_per_chunk == x_shape[0]:
+        kept = saved.copy()
+        algorithm.forward(rand(*x_shape, dtype=dtype), w, geometry)
+        np.testing.assert_array_equal(saved, kept)
+    else:
+        assert saved is None
+    mini, ref = run_both(lambda lib, F_, x, w: F_.conv2d(x, w, **kwargs, **_im2col(lib)), x, w)
+    check(mini, ref, dtype, f"conv2d[numba, im2col], {samples_per_chunk} per chunk, KEEP_LIMIT={keep_limit}")
+
+
+def _im2col(lib) -> dict:
+    return dict(algorithm="im2col", backend="numba") if lib is minicnn else {}
 
 
 @pytest.mark.parametrize("algorithm", ["direct", "im2col"])

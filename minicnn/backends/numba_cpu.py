@@ -9,11 +9,14 @@ specialisation per dtype, and row-wise inner loops) and pass the geometry as int
 """
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from ..functional.conv.geometry import ConvGeometry
-from ..functional.conv.im2col import Im2colGemm
+from ..functional.conv.im2col import BATCH_INNERMOST, Im2colGemm
 from ..functional.conv.registry import register_algorithm
+from ..functional.conv.workspace import scratch
 from ..functional.pooling._windows import SlidingWindows
 from . import numba_cpu_kernels as kernels
 from .kernel_arguments import conv_arguments, divisor_plane, kernel_inputs, pool_arguments
@@ -61,22 +64,28 @@ class DirectConv:
 
 
 def _columns_shape(batch: int, channels: int, geom: ConvGeometry) -> tuple[int, ...]:
-    """(C, KH, KW, n, OH, OW): the column matrix (C*KH*KW, n*OH*OW) with its indices unflattened."""
-    return (channels, *geom.kernel_size, batch, *geom.output_size)
+    """(C, KH, KW, OH, OW, n): the column matrix (C*KH*KW, OH*OW*n), batch innermost, with its indices unflattened."""
+    return (channels, *geom.kernel_size, *geom.output_size, batch)
 
 
-def _im2col(x, geom: ConvGeometry):
-    """(n, C, H, W) -> (G, Cg*KH*KW, n*OH*OW); channels are group-major, so the split is free."""
+def _im2col(x, geom: ConvGeometry, reuse: bool = False):
+    """(n, C, H, W) -> (G, Cg*KH*KW, OH*OW*n); channels are group-major, so the split is free.
+
+    ``reuse``: write into this thread's reusable column buffer (valid until its next use, see
+    :mod:`..functional.conv.workspace`) instead of a new array, which for a column matrix of
+    tens of MiB would be page-faulted afresh on every call.
+    """
     (x,) = _prepare("conv2d", x)
     batch, channels = x.shape[:2]
-    cols = np.empty(_columns_shape(batch, channels, geom), dtype=x.dtype)
+    shape = _columns_shape(batch, channels, geom)
+    cols = scratch("columns", shape, x.dtype, np) if reuse else np.empty(shape, dtype=x.dtype)
     kernels.im2col(x, cols, *conv_arguments(geom)[:-1])
     (kh, kw), (oh, ow) = geom.kernel_size, geom.output_size
-    return cols.reshape(geom.groups, channels // geom.groups * kh * kw, batch * oh * ow)
+    return cols.reshape(geom.groups, channels // geom.groups * kh * kw, oh * ow * batch)
 
 
 def _col2im(grad_cols, geom: ConvGeometry, input_shape: tuple):
-    """(G, Cg*KH*KW, n*OH*OW) -> (n, C, H, W), summing the entries that copied the same pixel."""
+    """(G, Cg*KH*KW, OH*OW*n) -> (n, C, H, W), summing the entries that copied the same pixel."""
     batch, channels = input_shape[:2]
     (grad_cols,) = _prepare("conv2d", grad_cols)
     grad_x = np.empty(input_shape, dtype=grad_cols.dtype)
@@ -118,6 +127,8 @@ class AvgPool:
 
 
 register_algorithm("direct", DirectConv(), backend=BACKEND)
-register_algorithm("im2col", Im2colGemm(_im2col, _col2im), backend=BACKEND)
+# im2col builds its columns into the reused buffer, except those the forward keeps for the weight gradient.
+register_algorithm("im2col", Im2colGemm(partial(_im2col, reuse=True), _col2im, BATCH_INNERMOST, kept_columns=_im2col),
+                   backend=BACKEND)
 register_kernel("max_pool2d", BACKEND, MaxPool())
 register_kernel("avg_pool2d", BACKEND, AvgPool())

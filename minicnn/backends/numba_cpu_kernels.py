@@ -4,21 +4,24 @@ Each kernel is a loop nest compiled by ``@njit(parallel=True, cache=True)``. The
 loop is a ``prange`` over independent pieces of work, chosen so that no two threads ever write
 the same element (no locks, no atomics):
 
-- im2col, pooling forward: one (sample, channel) plane per iteration;
-- col2im, pooling backward: one (sample, input channel) plane — each such plane gathers the
+- pooling forward: one (sample, channel) plane per iteration;
+- pooling backward: one (sample, input channel) plane — each such plane gathers the
   contributions of all the outputs that read it;
+- im2col: one (input channel, input row), copied into every column block that reads it;
+- col2im: one (input channel, input row), gathering from the column blocks that read it;
 - direct conv forward: one (output channel, output row) for all samples at once;
 - direct conv grad input: one (input channel, input row), gathering from the output rows that read it;
 - direct conv grad weight: one kernel row (o, c, i), a reduction into KW local sums.
 
-Arrays come in C-contiguous (the callers make sure). In the im2col and pooling kernels the
-innermost loop walks along a row: consecutive ``q`` touch consecutive output pixels, which
-Numba vectorises. The direct conv kernels instead read x and grad_y batch-last, (C, H, W, N),
-so that their innermost loop runs over samples and, at stride 1, over whole rows of them (see
-:func:`column_runs`): rows of LeNet-sized images are too short for a loop along one to pay.
-Bounds checks are hoisted out of the inner loops by :func:`valid_outputs`, which gives the
-range of output positions whose input lies inside the (unpadded) image — padding is never
-materialised.
+Arrays come in C-contiguous (the callers make sure). In the pooling kernels the innermost loop
+walks along a row: consecutive ``q`` touch consecutive output pixels, which Numba vectorises.
+The conv kernels instead work batch-last, the N samples of one pixel side by side: the direct
+kernels read x and grad_y as (C, H, W, N) copies, and im2col's column matrix has the batch
+innermost, (C*KH*KW, OH*OW*N). Their innermost loop then runs over samples and, at stride 1,
+over whole rows of them (see :func:`column_runs`): rows of LeNet-sized images are too short for
+a loop along one to pay. Bounds checks are hoisted out of the inner loops by
+:func:`valid_outputs`, which gives the range of output positions whose input lies inside the
+(unpadded) image — padding is never materialised.
 
 Index arithmetic shared by every conv kernel (geometry as in ``ConvGeometry``): output pixel
 (p, q) reads, through kernel tap (i, j), the input pixel
@@ -86,6 +89,20 @@ def first_tap_at_or_after_border(start, dilation):
     after the border; taps are ``dilation`` apart, so that is ``start mod dilation``.
     """
     return start % dilation if start < 0 else start
+
+
+@helper
+def output_row_reading(row, tap, dilation, stride, offset, out_len):
+    """The output row p whose tap ``tap`` reads input row ``row``, or -1 if none does.
+
+    Tap i of output row p reads row p*stride + i*dilation - offset (offset: the top padding),
+    so p = (row + offset - i*dilation) / stride where that is a whole number in [0, out_len).
+    At most one p qualifies: different output rows read different rows through one tap.
+    """
+    shifted = row + offset - tap * dilation  # = p * stride for the p that reads this row
+    if shifted < 0 or shifted % stride != 0 or shifted // stride >= out_len:
+        return -1
+    return shifted // stride
 
 
 @helper
@@ -200,10 +217,10 @@ def conv2d_grad_input(grad_yt, w, grad_x, sh, sw, top, left, dh, dw, groups):
         acc = np.zeros(width * batch, dtype=grad_x.dtype)  # acc[col*N + n] = grad_x[n, channel, row, col]
         for o in range(g * per_group, (g + 1) * per_group):
             for i in range(kh):
-                shifted = row + top - i * dh  # = p * SH for the output row p that read this row
-                if shifted < 0 or shifted % sh != 0 or shifted // sh >= out_h:
+                p = output_row_reading(row, i, dh, sh, top, out_h)
+                if p < 0:
                     continue
-                grad_row = grad_yt[o, shifted // sh].reshape(-1)
+                grad_row = grad_yt[o, p].reshape(-1)
                 for j in range(kw):
                     q_lo, q_hi = valid_outputs(out_w, width, sw, j * dw - left)
                     count, length = column_runs(q_lo, q_hi, sw, batch)
@@ -249,52 +266,93 @@ def conv2d_grad_weight(grad_yt, xt, grad_w, sh, sw, top, left, dh, dw, groups):
 
 
 # ---------------------------------------------------------------------------- im2col / col2im
+# The column matrix has the batch innermost, as the direct kernels' copies do: its columns are
+# ordered (p, q, n), so row (c, i, j) of the matrix, cut at output row p, is a block of OW*N
+# values in which output column q owns the segment [q*N, (q+1)*N). Hold the input row that tap
+# row i of output row p reads batch-last too (W*N values, column col owning [col*N, (col+1)*N)),
+# and tap j's part of the block is a copy of runs of that row: at stride 1 ONE run of
+# (q_hi - q_lo)*N values (:func:`column_runs`); col2im adds the same runs back. In the
+# sample-major order (n, p, q) a run would be only OW values long — 10 on LeNet's second layer.
+#
+# Both kernels take one input row (c, r) per iteration. im2col gathers it batch-last in the
+# kernel, once, and hands it to every block that reads it — rather than reading a transposed
+# copy of x, which would be written and read again by one thread (on resnet_s2, stride 2, x is
+# half the size of its column matrix); col2im gathers the row's gradient from those same blocks,
+# so every pixel's sum stays in one iteration.
 @parallel_kernel
 def im2col(x, cols, sh, sw, top, left, dh, dw):
-    """cols[c, i, j, n, p, q] = x[n, c, p*SH + i*DH - top, q*SW + j*DW - left], 0 in the padding.
+    """cols[c, i, j, p, q, n] = x[n, c, p*SH + i*DH - top, q*SW + j*DW - left], 0 in the padding.
 
-    x (N, C, H, W); cols (C, KH, KW, N, OH, OW) — the column matrix (C*KH*KW, N*OH*OW) of
-    :mod:`minicnn.functional.conv.im2col` seen with its indices unflattened. Every element is written.
+    x (N, C, H, W); cols (C, KH, KW, OH, OW, N) — the column matrix (C*KH*KW, OH*OW*N) of
+    :mod:`minicnn.functional.conv.im2col`, batch innermost, seen with its indices unflattened.
+    Every element is written exactly once.
+
+    One (channel c, input row r) per iteration: the row is gathered batch-last (N reads of W
+    values), then copied, as runs, into every block cols[c, i, j, p] that reads it — those
+    with p*SH + i*DH - top = r, i.e. p = (r + top - i*DH) / SH where that is a whole number in
+    [0, OH). The blocks of output rows whose tap row i lies in the padding read no input row;
+    they are zeroed by the iteration of the input row next to them (the first or the last).
     """
     batch, channels, height, width = x.shape
-    kh, kw, out_h, out_w = cols.shape[1], cols.shape[2], cols.shape[4], cols.shape[5]
-    for plane in prange(batch * channels):
-        n, c = plane // channels, plane % channels
-        image = x[n, c]
+    kh, kw, out_h, out_w = cols.shape[1], cols.shape[2], cols.shape[3], cols.shape[4]
+    for plane in prange(channels * height):
+        c, row = plane // height, plane % height
+        image_row = np.empty(width * batch, dtype=cols.dtype)  # image_row[col*N + n] = x[n, c, row, col]
+        for n in range(batch):
+            for col in range(width):
+                image_row[col * batch + n] = x[n, c, row, col]
         for i in range(kh):
+            # output rows p_lo..p_hi-1 read an image row through tap row i; the others read padding
             p_lo, p_hi = valid_outputs(out_h, height, sh, i * dh - top)
+            if row == 0:
+                cols[c, i, :, :p_lo] = 0
+            if row == height - 1:
+                cols[c, i, :, p_hi:] = 0
+            p = output_row_reading(row, i, dh, sh, top, out_h)
+            if p < 0:
+                continue
             for j in range(kw):
+                target = cols[c, i, j, p].reshape(-1)  # target[q*N + n] = cols[c, i, j, p, q, n]
+                # columns q whose tap-j input column q*SW + j*DW - left is inside the image
                 q_lo, q_hi = valid_outputs(out_w, width, sw, j * dw - left)
-                column = cols[c, i, j, n]  # (OH, OW): what tap (i, j) reads for every output pixel
-                column[:, :] = 0
-                for p in range(p_lo, p_hi):
-                    row = p * sh + i * dh - top
-                    for q in range(q_lo, q_hi):
-                        column[p, q] = image[row, q * sw + j * dw - left]
+                target[:q_lo * batch] = 0
+                target[q_hi * batch:] = 0
+                count, length = column_runs(q_lo, q_hi, sw, batch)
+                for q in range(q_lo, q_lo + count):
+                    start = (q * sw + j * dw - left) * batch
+                    target[q * batch:q * batch + length] = image_row[start:start + length]
 
 
 @parallel_kernel
 def col2im(cols, grad_x, sh, sw, top, left, dh, dw):
     """The adjoint of :func:`im2col`: every column entry is added back onto the pixel it copied.
 
-    A pixel read by several windows collects the sum of their entries; entries that copied
-    padding are dropped. cols (C, KH, KW, N, OH, OW), grad_x (N, C, H, W) written in full.
+    cols (C, KH, KW, OH, OW, N), batch innermost; grad_x (N, C, H, W) written in full. A pixel
+    read by several windows collects the sum of their entries; entries that copied padding are
+    dropped. One (channel, input row) per iteration, so that no two iterations write the same
+    pixel: input row r was read by tap row i of output row p when p*SH + i*DH - top = r, i.e. by
+    p = (r + top - i*DH) / SH where that is a whole number in [0, OH); the row's gradient is
+    gathered batch-last from those blocks, im2col's runs reversed, then stored into N planes.
     """
-    batch, channels, height, width = grad_x.shape
-    kh, kw, out_h, out_w = cols.shape[1], cols.shape[2], cols.shape[4], cols.shape[5]
-    for plane in prange(batch * channels):
-        n, c = plane // channels, plane % channels
-        grad_image = grad_x[n, c]
-        grad_image[:, :] = 0
+    channels, height, width = grad_x.shape[1], grad_x.shape[2], grad_x.shape[3]
+    kh, kw, out_h, out_w, batch = cols.shape[1], cols.shape[2], cols.shape[3], cols.shape[4], cols.shape[5]
+    one = grad_x.dtype.type(1)  # add_scaled's scale: the entries are added as they are
+    for plane in prange(channels * height):
+        c, row = plane // height, plane % height
+        acc = np.zeros(width * batch, dtype=grad_x.dtype)  # acc[col*N + n] = grad_x[n, c, row, col]
         for i in range(kh):
-            p_lo, p_hi = valid_outputs(out_h, height, sh, i * dh - top)
+            p = output_row_reading(row, i, dh, sh, top, out_h)
+            if p < 0:
+                continue
             for j in range(kw):
                 q_lo, q_hi = valid_outputs(out_w, width, sw, j * dw - left)
-                column = cols[c, i, j, n]
-                for p in range(p_lo, p_hi):
-                    row = p * sh + i * dh - top
-                    for q in range(q_lo, q_hi):
-                        grad_image[row, q * sw + j * dw - left] += column[p, q]
+                count, length = column_runs(q_lo, q_hi, sw, batch)
+                column = cols[c, i, j, p].reshape(-1)
+                for q in range(q_lo, q_lo + count):
+                    add_scaled(acc, (q * sw + j * dw - left) * batch, column, q * batch, length, one)
+        for n in range(batch):
+            for col in range(width):
+                grad_x[n, c, row, col] = acc[col * batch + n]
 
 
 # ---------------------------------------------------------------------------- max pooling

@@ -18,8 +18,9 @@ first laid out (C, H, W, N); then one window row — the OW pixels of row p*SH +
 (i, j) reads, for every sample — is a single contiguous run of OW*N values at stride 1 (N at
 larger strides), where the sample-major order (n, p, q) gives runs of only OW values:
 on LeNet's second layer (10x10 outputs, batch 64) that is 64x fewer runs, and im2col and col2im
-run 3x faster. Compiled kernels (Numba, CUDA) have no per-run cost and keep the sample-major
-order, in which each sample's output plane is contiguous; :class:`Im2colGemm` takes either.
+run 3x faster. The Numba kernels use the same order (their inner loops vectorise over the same
+long runs); the CUDA kernels keep the sample-major order (n, p, q), in which each sample's output
+plane is contiguous. :class:`Im2colGemm` takes either.
 
 Backward. The GEMM's gradients are GEMMs again: dW_g = dY_g @ cols[g]^T and
 dcols[g] = W_g^T @ dY_g. dcols then goes back to the input shape by col2im.
@@ -168,8 +169,8 @@ def _columns(x, geom: ConvGeometry):
 
 
 # Column orders, as the axes of the output (n, C_out, OH, OW) in the order the GEMM's result
-# (C_out, columns) lays them out: the columns of the NumPy builder above are (p, q, n), those of
-# the compiled kernels (n, p, q).
+# (C_out, columns) lays them out: the columns of the NumPy builder above (and of the Numba kernels)
+# are (p, q, n), those of the CUDA kernels (n, p, q).
 BATCH_INNERMOST = (1, 2, 3, 0)
 SAMPLE_MAJOR = (1, 0, 2, 3)
 
