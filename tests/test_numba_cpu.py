@@ -224,3 +224,20 @@ def test_kernels_compile_without_a_cache_when_no_directory_is_writable(monkeypat
 
     assert requested == [True, False]
     assert twice(21) == 42
+
+
+@pytest.mark.parametrize("saved", [True, False], ids=["x_kept_from_forward", "x_transposed_in_backward"])
+def test_direct_weight_gradient_from_kept_or_fresh_batch_last_input_matches_torch(saved, dtype):
+    x, w = rand(3, 4, 7, 6, dtype=dtype), rand(6, 2, 3, 2, dtype=dtype)
+    kwargs = dict(stride=(2, 1), padding=(1, 2), groups=2)
+    geometry = conv2d_geometry(x.shape, w.shape, None, **kwargs)
+    direct = numba_cpu.DirectConv()
+    y, x_batch_last = direct.forward_saving(x, w, geometry)
+    grad_y = rand(*y.shape, dtype=dtype)
+    grad_x, grad_w = direct.backward(grad_y, x, w, geometry, True, True, saved=x_batch_last if saved else None)
+    xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    yt = tF.conv2d(xt, wt, **kwargs)
+    yt.backward(torch.tensor(grad_y))
+    assert_close(y, yt, dtype, "output")
+    assert_close(grad_x, xt.grad, dtype, "grad x")
+    assert_close(grad_w, wt.grad, dtype, "grad w")

@@ -40,17 +40,27 @@ class DirectConv:
 
     x and grad_y are handed to the kernels batch-last (one transposed copy each, about the cost
     of a single pass over them); the kernels write y, grad_x and grad_w in the usual layouts.
+    When a weight gradient will follow, :meth:`forward_saving` keeps the batch-last copy of x
+    for it, so the backward does not transpose x again.
     """
 
     def forward(self, x, w, geom: ConvGeometry):
         """x (N, C, H, W), w (C_out, C/G, KH, KW) -> y (N, C_out, OH, OW), without bias."""
-        x, w = _prepare("conv2d", x, w)
-        y = np.empty((x.shape[0], w.shape[0], *geom.output_size), dtype=x.dtype)
-        kernels.conv2d_forward(_batch_last(x), w, y, *conv_arguments(geom))
-        return y
+        return self.forward_saving(x, w, geom)[0]
 
-    def backward(self, grad_y, x, w, geom: ConvGeometry, need_input: bool, need_weight: bool):
-        """grad_y (N, C_out, OH, OW) -> (grad_x (N, C, H, W) or None, grad_w like w or None)."""
+    def forward_saving(self, x, w, geom: ConvGeometry):
+        """:meth:`forward`, and x batch-last for the weight gradient (see ``ConvAlgorithm``)."""
+        x, w = _prepare("conv2d", x, w)
+        xt = _batch_last(x)
+        y = np.empty((x.shape[0], w.shape[0], *geom.output_size), dtype=x.dtype)
+        kernels.conv2d_forward(xt, w, y, *conv_arguments(geom))
+        return y, xt
+
+    def backward(self, grad_y, x, w, geom: ConvGeometry, need_input: bool, need_weight: bool, saved=None):
+        """grad_y (N, C_out, OH, OW) -> (grad_x (N, C, H, W) or None, grad_w like w or None).
+
+        ``saved``: x batch-last, as :meth:`forward_saving` returned it (None: transpose x here).
+        """
         grad_y, x, w = _prepare("conv2d", grad_y, x, w)
         grad_yt = _batch_last(grad_y)
         grad_x = grad_w = None
@@ -59,7 +69,8 @@ class DirectConv:
             kernels.conv2d_grad_input(grad_yt, w, grad_x, *conv_arguments(geom))
         if need_weight:
             grad_w = np.empty(w.shape, dtype=w.dtype)
-            kernels.conv2d_grad_weight(grad_yt, _batch_last(x), grad_w, *conv_arguments(geom))
+            xt = saved if saved is not None else _batch_last(x)
+            kernels.conv2d_grad_weight(grad_yt, xt, grad_w, *conv_arguments(geom))
         return grad_x, grad_w
 
 

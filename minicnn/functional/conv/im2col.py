@@ -36,8 +36,7 @@ from typing import Callable
 
 from ...backends import array_module
 from .geometry import ConvGeometry
-from ..sliding import tap_range
-from .windows import kernel_taps
+from .windows import kernel_taps, tap_slice
 from .workspace import scratch
 
 DEFAULT_WORKSPACE_LIMIT = 256 * 2**20  # bytes; one column matrix (and its gradient) stays below this
@@ -150,22 +149,20 @@ def col2im(grad_cols, geom: ConvGeometry, input_shape):
     n, channels, height, width = input_shape
     kh, kw = geom.kernel_size
     oh, ow = geom.output_size
-    (sh, sw), (dh, dw) = geom.stride, geom.dilation
     top, _, left, _ = geom.padding
     grad_windows = grad_cols.reshape(channels, kh, kw, oh, ow, n)
     grad_padded = xp.zeros((channels, *geom.padded_size, n), dtype=grad_cols.dtype)
     for i, j in kernel_taps(geom):
-        grad_padded[:, tap_range(i, dh, sh, oh), tap_range(j, dw, sw, ow)] += grad_windows[:, i, j]
+        _, _, rows, cols = tap_slice(geom, i, j)  # the tap's (rows, columns) of the padded image
+        grad_padded[:, rows, cols] += grad_windows[:, i, j]
     # The gradient of the zero padding is dropped.
     return grad_padded[:, top : top + height, left : left + width].transpose(3, 0, 1, 2)
 
 
 def _columns(x, geom: ConvGeometry):
     """im2col into this thread's reusable column buffer (see :mod:`.workspace`)."""
-    n, channels = x.shape[:2]
-    kh, kw = geom.kernel_size
-    oh, ow = geom.output_size
-    return im2col(x, geom, out=scratch("columns", (channels * kh * kw * n * oh * ow,), x.dtype, array_module(x)))
+    size = _column_bytes(x, geom) // x.dtype.itemsize
+    return im2col(x, geom, out=scratch("columns", (size,), x.dtype, array_module(x)))
 
 
 # Column orders, as the axes of the output (n, C_out, OH, OW) in the order the GEMM's result
