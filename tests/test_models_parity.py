@@ -15,7 +15,7 @@ import torch.nn as tnn
 import minicnn
 import minicnn.nn as nn
 from minicnn.functional.conv import conv_algorithm
-from parity import assert_close, rand
+from parity import assert_close, draw_clear_of_kinks, kink_distance, rand
 
 _rng = np.random.default_rng()
 ALGORITHMS = ["im2col", "direct"]
@@ -175,8 +175,9 @@ def assert_models_agree(mini, ref, dtype, what, grads=True):
             assert_close(m, t, dtype, f"{what}: {name}")
 
 
-def batch(shape, size, dtype):
-    return rand(size, *shape, dtype=dtype), _rng.integers(0, 10, size)
+def batch(ref, shape, size, dtype):
+    """A random batch and labels, clear of ``ref``'s ReLU/max-pool kinks (see parity.KINK_MARGIN)."""
+    return draw_clear_of_kinks(ref, lambda: (rand(size, *shape, dtype=dtype), _rng.integers(0, 10, size)), dtype)
 
 
 # ---------------------------------------------------------------------------- tests
@@ -196,7 +197,7 @@ def test_forward_loss_and_every_gradient_match_torch(model_id, training, dropout
     mini, ref = build_twins(build, dtype, dropout)
     mini.train(training)
     ref.train(training)
-    x, target = batch(shape, size, dtype)
+    x, target = batch(ref, shape, size, dtype)
     (out_m, loss_m, x_m), (out_t, loss_t, x_t) = forward_and_backward(mini, ref, x, target, algorithm)
     assert out_m.dtype == dtype and loss_m.dtype == dtype
     assert_close(out_m, out_t, dtype, f"{model_id} output")
@@ -216,7 +217,7 @@ def test_three_sgd_momentum_steps_match_torch(model_id, dtype):
     opt_mini = minicnn.optim.SGD(mini.parameters(), **settings)
     opt_ref = torch.optim.SGD(ref.parameters(), **settings)
     for step in range(3):
-        x, target = batch(shape, size, dtype)
+        x, target = batch(ref, shape, size, dtype)
         opt_mini.zero_grad()
         opt_ref.zero_grad()
         (_, loss_m, _), (_, loss_t, _) = forward_and_backward(mini, ref, x, target, algorithm)
@@ -224,3 +225,16 @@ def test_three_sgd_momentum_steps_match_torch(model_id, dtype):
         opt_mini.step()
         opt_ref.step()
         assert_models_agree(mini, ref, dtype, f"{model_id} after step {step + 1}")
+
+
+def test_kink_distance_finds_the_nearest_relu_zero_and_max_pool_near_tie():
+    # ReLU input [4, -0.02, 1, 3]: the nearest to 0 is 0.02, relative to the largest, 4.
+    relu = tnn.Sequential(tnn.ReLU())
+    assert kink_distance(relu, np.array([4.0, -0.02, 1.0, 3.0])) == pytest.approx(0.02 / 4)
+    # 2x2 max-pool windows [[8, 7.9], [1, 2]] and [[0, 0], [0, 0]]: the first window's runner-up
+    # is 0.1 below its maximum, relative to 8; the all-zero window (ReLU's zeros) does not count.
+    pool = tnn.Sequential(tnn.MaxPool2d(2))
+    x = np.array([[[[8.0, 7.9, 0, 0], [1.0, 2.0, 0, 0]]]])
+    assert kink_distance(pool, x) == pytest.approx(0.1 / 8)
+    # A model without kinks never rejects a batch.
+    assert kink_distance(tnn.Sequential(tnn.Tanh()), np.zeros(3)) == np.inf
