@@ -43,6 +43,14 @@ CASES = [
     pytest.param((2, 2, 4, 3), (3, 2, 4, 3), {}, id="kernel_fills_input"),
     pytest.param((3, 2, 5, 6), (2, 2, 3, 3), dict(padding=[1, 0], stride=[2]), id="list_arguments"),
     pytest.param((0, 2, 5, 5), (3, 2, 3, 3), dict(padding=1), id="empty_batch"),
+    # At stride 1 with C_out <= C, im2col computes grad x as a convolution of grad y: these
+    # reach that path with padding wider than the kernel (grad y cropped), asymmetric padding,
+    # dilation with groups, and an empty batch.
+    pytest.param((2, 3, 5, 6), (2, 3, 3, 2), dict(padding=(3, 2)), id="padding_beyond_kernel"),
+    pytest.param((2, 3, 7, 6), (3, 3, 4, 2), dict(padding="same"), id="same_even_kernel_c_out_le_c"),
+    pytest.param((2, 4, 6, 7), (2, 2, 3, 2), dict(groups=2, padding=(1, 2), dilation=(1, 2)),
+                 id="groups_dilated_c_out_le_c"),
+    pytest.param((0, 3, 5, 5), (3, 3, 3, 3), dict(padding=1), id="empty_batch_c_out_le_c"),
 ]
 
 

@@ -35,6 +35,7 @@ import math
 from typing import Callable
 
 from ...backends import array_module
+from ..parallel import split_over_cores
 from .geometry import ConvGeometry
 from .windows import kernel_taps, tap_slice
 from .workspace import scratch
@@ -43,10 +44,12 @@ DEFAULT_WORKSPACE_LIMIT = 256 * 2**20  # bytes; one column matrix (and its gradi
 
 _workspace_limit = DEFAULT_WORKSPACE_LIMIT
 
-# Column matrices up to this size are kept from the forward for the weight gradient. It is the
-# largest block minicnn.allocator lets glibc serve from reused heap memory; a bigger one would
-# be mapped afresh, and page-faulted, on every step.
-KEEP_LIMIT = 32 * 2**20  # bytes
+# Column matrices up to this size are kept from the forward for the weight gradient, so that
+# the backward does not build them again; they live until the backward has run. Above 32 MiB
+# (see minicnn.allocator) glibc maps a kept matrix afresh on each step, and its first writes
+# page-fault: on vgg_3x3's 55 MiB columns that cost 1.5 ms, a rebuild 6.5 ms, so keeping still
+# wins, up to the size one chunk may have anyway.
+KEEP_LIMIT = DEFAULT_WORKSPACE_LIMIT  # bytes
 
 
 def get_workspace_limit() -> int:
@@ -99,9 +102,13 @@ def _batch_innermost(x, geom: ConvGeometry):
     n, channels, height, width = x.shape
     top, _, left, _ = geom.padding
     padded = scratch("batch_innermost_input", (channels, *geom.padded_size, n), x.dtype, xp)
-    if geom.is_padded:
-        padded.fill(0)
-    padded[:, top : top + height, left : left + width] = x.transpose(1, 2, 3, 0)
+
+    def lay_out(c: slice):  # the channels c, on one core (see minicnn.functional.parallel)
+        if geom.is_padded:
+            padded[c].fill(0)
+        padded[c, top : top + height, left : left + width] = x[:, c].transpose(1, 2, 3, 0)
+
+    split_over_cores(lay_out, channels, padded)
     return padded
 
 
@@ -128,10 +135,9 @@ def im2col(x, geom: ConvGeometry, out=None):
     # Channels are group-major (c = g*Cg + c'), so splitting the (C, KH, KW) rows into
     # (G, Cg*KH*KW) is a free reshape of the contiguous copy.
     shape = (groups, channels // groups * kh * kw, oh * ow * n)
-    if out is None:
-        return xp.ascontiguousarray(windows).reshape(shape)
-    xp.copyto(out.reshape(windows.shape), windows)
-    return out.reshape(shape)
+    columns = xp.empty(windows.shape, dtype=x.dtype) if out is None else out.reshape(windows.shape)
+    split_over_cores(lambda c: xp.copyto(columns[c], windows[c]), channels, columns)
+    return columns.reshape(shape)
 
 
 def col2im(grad_cols, geom: ConvGeometry, input_shape):
@@ -152,9 +158,13 @@ def col2im(grad_cols, geom: ConvGeometry, input_shape):
     top, _, left, _ = geom.padding
     grad_windows = grad_cols.reshape(channels, kh, kw, oh, ow, n)
     grad_padded = xp.zeros((channels, *geom.padded_size, n), dtype=grad_cols.dtype)
-    for i, j in kernel_taps(geom):
-        _, _, rows, cols = tap_slice(geom, i, j)  # the tap's (rows, columns) of the padded image
-        grad_padded[:, rows, cols] += grad_windows[:, i, j]
+
+    def accumulate(c: slice):  # the channels c, on one core (see minicnn.functional.parallel)
+        for i, j in kernel_taps(geom):
+            _, _, rows, cols = tap_slice(geom, i, j)  # the tap's (rows, columns) of the padded image
+            grad_padded[c, rows, cols] += grad_windows[c, i, j]
+
+    split_over_cores(accumulate, channels, grad_cols)
     # The gradient of the zero padding is dropped.
     return grad_padded[:, top : top + height, left : left + width].transpose(3, 0, 1, 2)
 
@@ -247,7 +257,7 @@ class Im2colGemm:
         ``saved``: what :meth:`forward_saving` returned beside y (the columns, or None).
         """
         xp = array_module(x)
-        batch, channels = x.shape[:2]
+        batch = x.shape[0]
         groups = geom.groups
         oh, ow = geom.output_size
         weight = _grouped_weight(w, groups)
@@ -257,8 +267,9 @@ class Im2colGemm:
             grad_x = xp.matmul(weight.swapaxes(-1, -2), dy).reshape(x.shape) if need_input else None
             grad_w = xp.matmul(dy, columns.swapaxes(-1, -2)).sum(axis=0).reshape(w.shape) if need_weight else None
             return grad_x, grad_w
+        by_convolution = need_input and _input_gradient_is_a_convolution(w, geom)
         grad_weight = xp.zeros(weight.shape, dtype=w.dtype) if need_weight else None
-        grad_x = xp.empty(x.shape, dtype=x.dtype) if need_input else None
+        grad_x = xp.empty(x.shape, dtype=x.dtype) if need_input and not by_convolution else None
         for start, stop in _batch_chunks(x, geom):
             dy = _columns_from_output(grad_y[start:stop], self.order).reshape(groups, weight.shape[1], -1)
             if need_weight:
@@ -267,13 +278,68 @@ class Im2colGemm:
                 # runs 1.3-2.5x faster when Co/G and K are small next to n*L (LeNet and VGG layers).
                 columns = saved if saved is not None else self.columns(x[start:stop], geom)
                 grad_weight += xp.matmul(columns, dy.swapaxes(-1, -2)).swapaxes(-1, -2)
-            if need_input:
+            if need_input and not by_convolution:
                 # dcols[g] = W_g^T @ dY_g: (K, Co/G) @ (Co/G, n*L).
                 grad_cols = scratch("grad_columns", (groups, weight.shape[2], dy.shape[2]), dy.dtype, xp)
                 xp.matmul(weight.swapaxes(-1, -2), dy, out=grad_cols)
                 grad_x[start:stop] = self.col2im(grad_cols, geom, x[start:stop].shape)
+        if by_convolution:
+            grad_x = self.forward(*_input_gradient_convolution(grad_y, w, geom))
         grad_w = grad_weight.reshape(w.shape) if need_weight else None
         return grad_x, grad_w
+
+
+def _input_gradient_is_a_convolution(w, geom: ConvGeometry) -> bool:
+    """Whether :meth:`Im2colGemm.backward` computes grad x as a convolution of grad y.
+
+    At stride 1 it can: see :func:`_input_gradient_convolution`. That builds a column matrix
+    of grad y, (C_out*KH*KW) x (N*H*W), and runs one GEMM with that long inner dimension,
+    instead of dcols = W^T @ dY, (C*KH*KW) x (N*OH*OW) written out by a GEMM whose inner
+    dimension is only C_out, then col2im's KH*KW strided additions. On vgg_3x3 (64 -> 64
+    channels, 56x56) the GEMM and col2im took 24 + 13 ms, the convolution 19 ms. When C_out is
+    much larger than C (LeNet's 6 -> 16, where the columns would be 3x larger) col2im wins.
+    """
+    out_channels, group_channels = w.shape[:2]
+    return geom.stride == (1, 1) and out_channels <= group_channels * geom.groups
+
+
+def _input_gradient_convolution(grad_y, w, geom: ConvGeometry):
+    """(grad_y', w', geom'): grad x of a stride-1 conv2d is the conv2d of grad y with w'.
+
+    From y[n, o, p, q] = sum_{c,i,j} xpad[n, c, p + i*DH, q + j*DW] * w[o, c, i, j], the input
+    pixel (h, w) = (p + i*DH - top, q + j*DW - left) receives
+
+        grad_x[n, c, h, w] = sum_{o,i,j} grad_y[n, o, h + top - i*DH, w + left - j*DW] * w[o, c, i, j]
+
+    (terms off the edge of grad_y are zero). With the tap flipped, i' = KH-1-i, the row read is
+    h + i'*DH - (E_h - 1 - top), E_h = (KH-1)*DH + 1 the kernel's extent: a correlation of grad y
+    padded by E_h - 1 - top rows above (and E_h - 1 - bottom below, which makes its output H
+    rows), with the weight flipped in both taps and its channel axes swapped. A padding larger
+    than E - 1 makes that amount negative: grad y is cropped instead. With groups, the swap is
+    within each group: w'[g*Cg + c, o, i', j'] = w[g*Co/G + o, c, KH-1-i', KW-1-j'].
+    """
+    out_channels, group_channels, kh, kw = w.shape
+    groups = geom.groups
+    flipped = w.reshape(groups, out_channels // groups, group_channels, kh, kw)[..., ::-1, ::-1]
+    w_t = flipped.transpose(0, 2, 1, 3, 4).reshape(groups * group_channels, out_channels // groups, kh, kw)
+    extents = [(k - 1) * d + 1 for k, d in zip(geom.kernel_size, geom.dilation)]
+    top, bottom, left, right = geom.padding
+    pads = [extents[0] - 1 - top, extents[0] - 1 - bottom, extents[1] - 1 - left, extents[1] - 1 - right]
+    oh, ow = geom.output_size
+    # Negative pads crop grad y; what is left is padded by the non-negative ones.
+    rows = slice(max(-pads[0], 0), oh - max(-pads[1], 0))
+    cols = slice(max(-pads[2], 0), ow - max(-pads[3], 0))
+    grad_y = grad_y[:, :, rows, cols]
+    gradient_geom = ConvGeometry(
+        kernel_size=geom.kernel_size,
+        input_size=grad_y.shape[2:],
+        output_size=geom.input_size,
+        stride=(1, 1),
+        padding=tuple(max(pad, 0) for pad in pads),
+        dilation=geom.dilation,
+        groups=groups,
+    )
+    return grad_y, w_t, gradient_geom
 
 
 # The generic algorithm, registered as "im2col": columns built by NumPy/CuPy array code into
