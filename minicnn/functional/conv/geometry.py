@@ -53,6 +53,11 @@ class ConvGeometry:
         return self.input_size[0] + top + bottom, self.input_size[1] + left + right
 
     @property
+    def kernel_extent(self) -> Pair:
+        """(rows, columns) of input one dilated window spans: (K - 1) * D + 1 along each axis."""
+        return tuple((k - 1) * d + 1 for k, d in zip(self.kernel_size, self.dilation))
+
+    @property
     def is_padded(self) -> bool:
         return any(self.padding)
 

@@ -322,9 +322,9 @@ def _input_gradient_convolution(grad_y, w, geom: ConvGeometry):
     groups = geom.groups
     flipped = w.reshape(groups, out_channels // groups, group_channels, kh, kw)[..., ::-1, ::-1]
     w_t = flipped.transpose(0, 2, 1, 3, 4).reshape(groups * group_channels, out_channels // groups, kh, kw)
-    extents = [(k - 1) * d + 1 for k, d in zip(geom.kernel_size, geom.dilation)]
+    extent_h, extent_w = geom.kernel_extent
     top, bottom, left, right = geom.padding
-    pads = [extents[0] - 1 - top, extents[0] - 1 - bottom, extents[1] - 1 - left, extents[1] - 1 - right]
+    pads = [extent_h - 1 - top, extent_h - 1 - bottom, extent_w - 1 - left, extent_w - 1 - right]
     oh, ow = geom.output_size
     # Negative pads crop grad y; what is left is padded by the non-negative ones.
     rows = slice(max(-pads[0], 0), oh - max(-pads[1], 0))
