@@ -170,6 +170,25 @@ def test_cross_entropy_accepts_uint8_targets():
     check(mini, ref, np.float64, "cross_entropy uint8")
 
 
+@pytest.mark.parametrize("op", ["cross_entropy", "nll_loss"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.1])
+def test_mean_over_all_ignored_targets_is_nan_with_zero_gradient_as_in_torch(
+    op, weighted, label_smoothing, dtype
+):
+    x, weight, target = rand(3, 4, 2, dtype=dtype), _positive(4, dtype=dtype), np.full((3, 2), -100)
+    extra = {"label_smoothing": label_smoothing} if op == "cross_entropy" else {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mini, ref = run_both(
+            lambda lib, F, x, t, w: getattr(F, op)(x, t, w if weighted else None, **extra),
+            x, target, weight, requires_grad=[True, False, False],
+        )
+    # What the comparison relies on: torch's loss is NaN and its input gradient a plain number.
+    assert ref.out.isnan().item() and not ref.inputs[0].grad.isnan().any()
+    check(mini, ref, dtype, op)
+
+
 @pytest.mark.parametrize("label_smoothing", [0.0, 0.1])
 def test_cross_entropy_all_targets_ignored(label_smoothing):
     x = minicnn.tensor(rand(3, 4))

@@ -57,7 +57,13 @@ def _reduce(loss: Tensor, reduction: str, divisor=None) -> Tensor:
         return loss
     if reduction == "sum":
         return loss.sum()
-    return loss.mean() if divisor is None else loss.sum() / divisor
+    if divisor is None:
+        return loss.mean()
+    if divisor == 0:
+        # Every target ignored: the mean of nothing is NaN, and (as in torch) the gradient is zero,
+        # not 0/0: no sample contributes, so the loss does not depend on the input.
+        return loss.sum() + float("nan")
+    return loss.sum() / divisor
 
 
 # --------------------------------------------------------------------------- classification
