@@ -54,12 +54,36 @@ def test_column_runs_cover_exactly_the_segments_of_the_columns(q_lo, q_hi, strid
     assert pairs == want
 
 
+@pytest.mark.parametrize("width, kw, kwargs", [
+    (8, 3, dict(padding=1)), (9, 3, dict(stride=2, padding=1)), (11, 3, dict(stride=3, dilation=2, padding=2)),
+    (7, 2, dict(stride=(1, 4), padding=(0, 3))), (10, 5, dict(stride=2)), (6, 1, dict(stride=5)),
+])
+def test_every_tap_reads_one_run_of_the_phase_split_batch_last_copy(width, kw, kwargs):
+    """batch_last_by_phase puts, for every kernel tap j, the inputs of output columns 0 … OW-1
+    in one run starting at tap_run_start: element q*N + n of the run must be what tap j of
+    output column q reads from sample n (x at padded column q*SW + j*DW, 0 in the border)."""
+    x = rand(3, 2, 4, width)
+    geom = conv2d_geometry(x.shape, (1, 2, 1, kw), None, **kwargs)
+    xs = numba_cpu.batch_last_by_phase(x, geom)
+    (_, sw), (_, dw), left, out_w = geom.stride, geom.dilation, geom.padding[2], geom.output_size[1]
+    padded = np.pad(x, ((0, 0), (0, 0), (0, 0), (left, xs.shape[2] * xs.shape[3] - width - left)))
+    for c in range(2):
+        for r in range(4):
+            row = xs[c, r].reshape(-1)
+            for j in range(kw):
+                start = numba_cpu_kernels.tap_run_start(j, dw, sw, xs.shape[3], 3)
+                run = row[start:start + out_w * 3].reshape(out_w, 3)  # [q, n]
+                np.testing.assert_array_equal(run, padded[:, c, r, j * dw:j * dw + out_w * sw:sw].T)
+
+
 @pytest.mark.parametrize("x_shape, w_shape, kwargs", [
     pytest.param((5, 4, 9, 8), (6, 2, 3, 3), dict(padding=(2, 1), dilation=(1, 2), groups=2),
                  id="stride1-padded-runs-join"),
     pytest.param((7, 3, 10, 9), (4, 3, 2, 3), dict(stride=(1, 2), padding=1), id="column-stride2-runs-apart"),
     pytest.param((6, 4, 8, 11), (4, 1, 3, 3), dict(stride=(2, 3), padding=(1, 2), groups=4),
                  id="depthwise-strided"),
+    pytest.param((9, 2, 7, 13), (3, 2, 2, 3), dict(stride=(1, 3), dilation=(1, 2), padding=(0, 2)),
+                 id="stride3-dilation2-phases-cycle"),
 ])
 def test_direct_conv2d_on_a_larger_odd_batch_matches_torch(x_shape, w_shape, kwargs, dtype):
     """The direct kernels hold the N samples of a pixel side by side: batches above test_conv's 1-3,

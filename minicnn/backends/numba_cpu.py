@@ -30,18 +30,41 @@ def _prepare(op: str, *arrays) -> list[np.ndarray]:
 
 
 def _batch_last(array: np.ndarray) -> np.ndarray:
-    """(N, C, H, W) -> a C-contiguous (C, H, W, N) copy: the layout the direct kernels read,
-    with the samples of one pixel side by side (see the direct conv section of the kernels)."""
+    """(N, C, H, W) -> a C-contiguous (C, H, W, N) copy: the layout the direct kernels read
+    grad_y in, with the samples of one pixel side by side (see the direct conv section of the kernels)."""
     return np.ascontiguousarray(array.transpose(1, 2, 3, 0))
+
+
+def batch_last_by_phase(x: np.ndarray, geom: ConvGeometry) -> np.ndarray:
+    """(N, C, H, W) -> (C, H, SW, U, N): x batch-last, each row with its left and right zero
+    border, its padded columns dealt into SW phases: out[c, r, phase, u, n] = x[n, c, r, u*SW + phase - left].
+
+    The layout the direct kernels read x in: every kernel tap then reads one contiguous run per
+    output row (see the direct conv section of the kernels). One copy, phase by phase.
+    """
+    batch, channels, height, width = x.shape
+    out_w, kw = geom.output_size[1], geom.kernel_size[1]
+    sw, dw, left = geom.stride[1], geom.dilation[1], geom.padding[2]
+    phase_columns = kernels.columns_per_phase(width, left, out_w, kw, sw, dw)
+    out = np.zeros((channels, height, sw, phase_columns, batch), dtype=x.dtype)
+    rows = x.transpose(1, 2, 3, 0)  # (C, H, W, N), a view
+    for phase in range(sw):
+        # padded column u*SW + phase is image column u*SW + phase - left: the first inside is
+        # at u_first = ceil((left - phase) / SW), and from there every SW-th image column follows
+        u_first = max(0, -((phase - left) // sw))
+        image_columns = rows[:, :, u_first * sw + phase - left::sw]
+        out[:, :, phase, u_first:u_first + image_columns.shape[2]] = image_columns
+    return out
 
 
 class DirectConv:
     """conv2d "direct" as three loop nests: forward, grad input, grad weight.
 
     x and grad_y are handed to the kernels batch-last (one transposed copy each, about the cost
-    of a single pass over them); the kernels write y, grad_x and grad_w in the usual layouts.
-    When a weight gradient will follow, :meth:`forward_saving` keeps the batch-last copy of x
-    for it, so the backward does not transpose x again.
+    of a single pass over them; x's with its column border, phase-split by the stride, see
+    :func:`batch_last_by_phase`); the kernels write y, grad_x and grad_w in the usual layouts.
+    When a weight gradient will follow, :meth:`forward_saving` keeps the copy of x for it, so
+    the backward does not transpose x again.
     """
 
     def forward(self, x, w, geom: ConvGeometry):
@@ -51,15 +74,15 @@ class DirectConv:
     def forward_saving(self, x, w, geom: ConvGeometry):
         """:meth:`forward`, and x batch-last for the weight gradient (see ``ConvAlgorithm``)."""
         x, w = _prepare("conv2d", x, w)
-        xt = _batch_last(x)
+        xs = batch_last_by_phase(x, geom)
         y = np.empty((x.shape[0], w.shape[0], *geom.output_size), dtype=x.dtype)
-        kernels.conv2d_forward(xt, w, y, *conv_arguments(geom))
-        return y, xt
+        kernels.conv2d_forward(xs, w, y, *conv_arguments(geom))
+        return y, xs
 
     def backward(self, grad_y, x, w, geom: ConvGeometry, need_input: bool, need_weight: bool, saved=None):
         """grad_y (N, C_out, OH, OW) -> (grad_x (N, C, H, W) or None, grad_w like w or None).
 
-        ``saved``: x batch-last, as :meth:`forward_saving` returned it (None: transpose x here).
+        ``saved``: x as :meth:`forward_saving` returned it, phase-split batch-last (None: copy x here).
         """
         grad_y, x, w = _prepare("conv2d", grad_y, x, w)
         grad_yt = _batch_last(grad_y)
@@ -69,8 +92,8 @@ class DirectConv:
             kernels.conv2d_grad_input(grad_yt, w, grad_x, *conv_arguments(geom))
         if need_weight:
             grad_w = np.empty(w.shape, dtype=w.dtype)
-            xt = saved if saved is not None else _batch_last(x)
-            kernels.conv2d_grad_weight(grad_yt, xt, grad_w, *conv_arguments(geom))
+            xs = saved if saved is not None else batch_last_by_phase(x, geom)
+            kernels.conv2d_grad_weight(grad_yt, xs, grad_w, *conv_arguments(geom))
         return grad_x, grad_w
 
 

@@ -16,12 +16,14 @@ the same element (no locks, no atomics):
 Arrays come in C-contiguous (the callers make sure). In the pooling kernels the innermost loop
 walks along a row: consecutive ``q`` touch consecutive output pixels, which Numba vectorises.
 The conv kernels instead work batch-last, the N samples of one pixel side by side: the direct
-kernels read x and grad_y as (C, H, W, N) copies, and im2col's column matrix has the batch
-innermost, (C*KH*KW, OH*OW*N). Their innermost loop then runs over samples and, at stride 1,
-over whole rows of them (see :func:`column_runs`): rows of LeNet-sized images are too short for
-a loop along one to pay. Bounds checks are hoisted out of the inner loops by
+kernels read grad_y as a (C_out, OH, OW, N) copy and x as a (C, H, SW, U, N) copy whose rows
+carry their zero border and are dealt into SW phases (see the direct conv section), and
+im2col's column matrix has the batch innermost, (C*KH*KW, OH*OW*N). Their innermost loop then
+runs over samples and over whole rows of them (the direct kernels at any stride, im2col at
+stride 1, see :func:`column_runs`): rows of LeNet-sized images are too short for a loop along
+one to pay. Elsewhere bounds checks are hoisted out of the inner loops by
 :func:`valid_outputs`, which gives the range of output positions whose input lies inside the
-(unpadded) image — padding is never materialised.
+(unpadded) image; only the direct kernels' copy of x materialises padding, and only its columns.
 
 Index arithmetic shared by every conv kernel (geometry as in ``ConvGeometry``): output pixel
 (p, q) reads, through kernel tap (i, j), the input pixel
@@ -113,12 +115,21 @@ def window_reads_input(start, taps, dilation, size):
 
 
 # ---------------------------------------------------------------------------- direct conv
-# The three direct kernels read x and grad_y "batch-last", (C, H, W, N): the N samples of one
-# pixel sit side by side, so row r of channel c is one contiguous block of W*N values in which
-# output column q owns the segment [q*N, (q+1)*N). One weight tap applied to one output row is
-# then "scale a run of the input row and add it to a run of the accumulator" — a long, unit-stride
-# loop that Numba vectorises — instead of a loop along a row only OW wide (10 on LeNet's second
-# layer), where the set-up of each short loop costs more than its arithmetic.
+# The three direct kernels read x "batch-last and phase-split", (C, H, SW, U, N), built by the
+# backend (numba_cpu.batch_last_by_phase): the N samples of one pixel side by side, the row's
+# left and right zero border included, and its padded columns dealt into SW phases,
+#
+#     xs[c, r, phase, u, n] = x[n, c, r, u*SW + phase - left]   (0 in the border),
+#
+# so that the U columns of one phase, stride SW apart in the image, sit next to each other.
+# Output column q reads, through kernel tap j, the padded column q*SW + j*DW; writing
+# j*DW = shift*SW + phase, that is column u = q + shift of phase `phase`. For q = 0 … OW-1 these
+# are OW consecutive columns of one phase: ONE run of OW*N values, starting at
+# :func:`tap_run_start`, at any stride and any padding. One weight tap applied to one output row
+# is then "scale that run and add it to the row's accumulator" — a long, unit-stride loop that
+# Numba vectorises — instead of a loop along a row only OW wide (10 on LeNet's second layer), or
+# OW runs of N values each (at stride 2). grad_y is read batch-last too, (C_out, OH, OW, N):
+# output column q owns the segment [q*N, (q+1)*N) of its row.
 @fast_helper
 def add_scaled(out, out_start, values, values_start, length, scale):
     """out[out_start : out_start+length] += scale * values[values_start : values_start+length].
@@ -148,49 +159,49 @@ def dot(a, a_start, b, b_start, length):
 
 
 @helper
-def column_runs(q_lo, q_hi, stride, batch):
-    """(count, length): the output columns q_lo..q_hi-1 of a batch-last row, as runs to loop over.
+def columns_per_phase(width, left, out_w, kw, sw, dw):
+    """U: how many columns each of the SW phases of a padded row holds — enough for every image
+    column (padded columns left … W+left-1) and for every column a tap reads (up to
+    (OW-1)*SW + (KW-1)*DW), i.e. ceil(max of the two ends / SW)."""
+    end = max(width + left, (out_w - 1) * sw + (kw - 1) * dw + 1)
+    return (end + sw - 1) // sw
 
-    Column q is the segment [q*N, (q+1)*N) of the output row and reads input column
-    q*stride + offset, the segment [(q*stride + offset)*N, ...) of the input row. At stride 1
-    consecutive output columns read consecutive input columns, so the q_hi - q_lo segments join
-    into ONE run of (q_hi - q_lo)*N values in both rows; at a larger stride each column is a run
-    of N of its own. Either way run k starts at column q_lo + k.
-    """
-    if stride == 1:
-        return 1, (q_hi - q_lo) * batch
-    return q_hi - q_lo, batch
+
+@helper
+def tap_run_start(j, dw, sw, phase_columns, batch):
+    """Where, in a phase-split batch-last row (SW, U, N) seen flat, the run that kernel tap j
+    reads for output columns 0 … OW-1 starts: phase (j*DW) mod SW, column (j*DW) div SW."""
+    shift, phase = divmod(j * dw, sw)
+    return (phase * phase_columns + shift) * batch
 
 
 @parallel_kernel
-def conv2d_forward(xt, w, y, sh, sw, top, left, dh, dw, groups):
+def conv2d_forward(xs, w, y, sh, sw, top, left, dh, dw, groups):
     """y[n, o] = sum over (c, i, j) of w[o, c, i, j] * x[n, g*Cg + c] shifted by tap (i, j).
 
-    xt (C, H, W, N): x batch-last; w (C_out, Cg, KH, KW); y (N, C_out, OH, OW) written in full.
+    xs (C, H, SW, U, N): x batch-last and phase-split, its column border included (so ``left``
+    is already in it); w (C_out, Cg, KH, KW); y (N, C_out, OH, OW) written in full.
     One (output channel o, output row p) per iteration: its OW*N outputs are accumulated in a
     private batch-last row, then stored into y's N planes.
     """
-    channels, height, width, batch = xt.shape
+    height, phase_columns, batch = xs.shape[1], xs.shape[3], xs.shape[4]
     out_channels, group_channels, kh, kw = w.shape
     out_h, out_w = y.shape[2], y.shape[3]
     per_group = out_channels // groups
+    run = out_w * batch
     for plane in prange(out_channels * out_h):
         o, p = plane // out_h, plane % out_h
         first_channel = (o // per_group) * group_channels  # input channels of o's group start here
-        acc = np.zeros(out_w * batch, dtype=y.dtype)  # acc[q*N + n] = y[n, o, p, q]
+        acc = np.zeros(run, dtype=y.dtype)  # acc[q*N + n] = y[n, o, p, q]
         for c in range(group_channels):
             for i in range(kh):
                 row = p * sh + i * dh - top
                 if row < 0 or row >= height:  # tap row i of output row p lies in the padding
                     continue
-                image_row = xt[first_channel + c, row].reshape(-1)
+                image_row = xs[first_channel + c, row].reshape(-1)
                 for j in range(kw):
-                    # columns q whose tap-j input column q*SW + j*DW - left is inside the image
-                    q_lo, q_hi = valid_outputs(out_w, width, sw, j * dw - left)
-                    count, length = column_runs(q_lo, q_hi, sw, batch)
-                    tap = w[o, c, i, j]
-                    for q in range(q_lo, q_lo + count):
-                        add_scaled(acc, q * batch, image_row, (q * sw + j * dw - left) * batch, length, tap)
+                    start = tap_run_start(j, dw, sw, phase_columns, batch)
+                    add_scaled(acc, 0, image_row, start, run, w[o, c, i, j])
         for n in range(batch):
             for q in range(out_w):
                 y[n, o, p, q] = acc[q * batch + n]
@@ -204,17 +215,20 @@ def conv2d_grad_input(grad_yt, w, grad_x, sh, sw, top, left, dh, dw, groups):
     grad_yt (C_out, OH, OW, N): grad_y batch-last; grad_x (N, C, H, W) written in full.
     One (input channel, input row) per iteration, so that no two iterations write the same
     pixel: input row r was read by tap row i of output row p when p*SH + i*DH - top = r, i.e.
-    by p = (r + top - i*DH) / SH where that is a whole number in [0, OH). Along the row, each
-    output column sends its gradient to the column it read — the forward's runs, reversed.
+    by p = (r + top - i*DH) / SH where that is a whole number in [0, OH). The row's gradient is
+    gathered phase-split with its border, as the forward reads x: each tap adds its gradient run
+    back onto the run it read. The border's entries (gradients of padding) are then dropped.
     """
     out_channels, out_h, out_w, batch = grad_yt.shape
     _, group_channels, kh, kw = w.shape
     channels, height, width = grad_x.shape[1], grad_x.shape[2], grad_x.shape[3]
     per_group = out_channels // groups
+    run = out_w * batch
+    phase_columns = columns_per_phase(width, left, out_w, kw, sw, dw)
     for plane in prange(channels * height):
         channel, row = plane // height, plane % height
         g, c = channel // group_channels, channel % group_channels  # c: index within the group
-        acc = np.zeros(width * batch, dtype=grad_x.dtype)  # acc[col*N + n] = grad_x[n, channel, row, col]
+        acc = np.zeros(sw * phase_columns * batch, dtype=grad_x.dtype)  # laid out as a row of xs
         for o in range(g * per_group, (g + 1) * per_group):
             for i in range(kh):
                 p = output_row_reading(row, i, dh, sh, top, out_h)
@@ -222,30 +236,31 @@ def conv2d_grad_input(grad_yt, w, grad_x, sh, sw, top, left, dh, dw, groups):
                     continue
                 grad_row = grad_yt[o, p].reshape(-1)
                 for j in range(kw):
-                    q_lo, q_hi = valid_outputs(out_w, width, sw, j * dw - left)
-                    count, length = column_runs(q_lo, q_hi, sw, batch)
-                    tap = w[o, c, i, j]
-                    for q in range(q_lo, q_lo + count):
-                        add_scaled(acc, (q * sw + j * dw - left) * batch, grad_row, q * batch, length, tap)
-        for n in range(batch):
-            for col in range(width):
-                grad_x[n, channel, row, col] = acc[col * batch + n]
+                    start = tap_run_start(j, dw, sw, phase_columns, batch)
+                    add_scaled(acc, start, grad_row, 0, run, w[o, c, i, j])
+        for col in range(width):
+            u, phase = divmod(col + left, sw)  # image column col is padded column col + left
+            start = (phase * phase_columns + u) * batch
+            for n in range(batch):
+                grad_x[n, channel, row, col] = acc[start + n]
 
 
 @parallel_kernel
-def conv2d_grad_weight(grad_yt, xt, grad_w, sh, sw, top, left, dh, dw, groups):
+def conv2d_grad_weight(grad_yt, xs, grad_w, sh, sw, top, left, dh, dw, groups):
     """grad_w[o, c, i, j] = sum over n, p, q of grad_y[n, o, p, q] * (what tap (i, j) of
     output (p, q) read from channel g*Cg + c of sample n).
 
-    grad_yt (C_out, OH, OW, N) and xt (C, H, W, N) batch-last; grad_w (C_out, Cg, KH, KW)
-    written in full. One kernel row (o, c, i) per iteration: for each output row p, the KW taps
-    of that row are dot products of the same two rows (gradient row p, input row p*SH + i*DH - top),
-    which stay in cache across j. Each run's dot is summed in the array dtype, the runs in float64.
+    grad_yt (C_out, OH, OW, N) batch-last and xs (C, H, SW, U, N) as the forward reads it;
+    grad_w (C_out, Cg, KH, KW) written in full. One kernel row (o, c, i) per iteration: for each
+    output row p, the KW taps of that row are dot products of the gradient row p with KW runs of
+    the same input row p*SH + i*DH - top, which stay in cache across j. Each run's dot is summed
+    in the array dtype, the runs in float64.
     """
     out_channels, out_h, out_w, batch = grad_yt.shape
-    height, width = xt.shape[1], xt.shape[2]
+    height, phase_columns = xs.shape[1], xs.shape[3]
     _, group_channels, kh, kw = grad_w.shape
     per_group = out_channels // groups
+    run = out_w * batch
     for kernel_row in prange(out_channels * group_channels * kh):
         # kernel_row = (o * Cg + c) * KH + i
         o, rest = kernel_row // (group_channels * kh), kernel_row % (group_channels * kh)
@@ -254,13 +269,10 @@ def conv2d_grad_weight(grad_yt, xt, grad_w, sh, sw, top, left, dh, dw, groups):
         p_lo, p_hi = valid_outputs(out_h, height, sh, i * dh - top)
         totals = np.zeros(kw)  # totals[j] = grad_w[o, c, i, j], in float64
         for p in range(p_lo, p_hi):
-            image_row = xt[channel, p * sh + i * dh - top].reshape(-1)
+            image_row = xs[channel, p * sh + i * dh - top].reshape(-1)
             grad_row = grad_yt[o, p].reshape(-1)
             for j in range(kw):
-                q_lo, q_hi = valid_outputs(out_w, width, sw, j * dw - left)
-                count, length = column_runs(q_lo, q_hi, sw, batch)
-                for q in range(q_lo, q_lo + count):
-                    totals[j] += dot(grad_row, q * batch, image_row, (q * sw + j * dw - left) * batch, length)
+                totals[j] += dot(grad_row, 0, image_row, tap_run_start(j, dw, sw, phase_columns, batch), run)
         for j in range(kw):
             grad_w[o, c, i, j] = totals[j]
 
@@ -279,6 +291,21 @@ def conv2d_grad_weight(grad_yt, xt, grad_w, sh, sw, top, left, dh, dw, groups):
 # copy of x, which would be written and read again by one thread (on resnet_s2, stride 2, x is
 # half the size of its column matrix); col2im gathers the row's gradient from those same blocks,
 # so every pixel's sum stays in one iteration.
+@helper
+def column_runs(q_lo, q_hi, stride, batch):
+    """(count, length): the output columns q_lo..q_hi-1 of a batch-last row, as runs to loop over.
+
+    Column q is the segment [q*N, (q+1)*N) of the output row and reads input column
+    q*stride + offset, the segment [(q*stride + offset)*N, ...) of the input row. At stride 1
+    consecutive output columns read consecutive input columns, so the q_hi - q_lo segments join
+    into ONE run of (q_hi - q_lo)*N values in both rows; at a larger stride each column is a run
+    of N of its own. Either way run k starts at column q_lo + k.
+    """
+    if stride == 1:
+        return 1, (q_hi - q_lo) * batch
+    return q_hi - q_lo, batch
+
+
 @parallel_kernel
 def im2col(x, cols, sh, sw, top, left, dh, dw):
     """cols[c, i, j, p, q, n] = x[n, c, p*SH + i*DH - top, q*SW + j*DW - left], 0 in the padding.
