@@ -8,8 +8,8 @@ caches the winner.
 The problem key (:class:`AutoKey`) holds everything the speed depends on: the input and weight
 shapes (batch included), the dtype, the device the arrays live on, the backend whose
 implementations compete, the full geometry (stride, padding, dilation, groups) and, for the
-backward, which gradients are needed. It holds no array-library object, so one cache serves
-NumPy and CuPy arrays alike.
+backward, which gradients are needed. It holds no array, only shapes, names and the dtype
+(a NumPy dtype, which CuPy arrays carry too), so one cache serves NumPy and CuPy arrays alike.
 
 Forward and backward are timed and chosen separately: the algorithm with the fastest forward is
 not always the one with the fastest backward (Winograd's backward, for one, runs a second
@@ -60,7 +60,7 @@ class AutoKey:
     direction: str  # "forward" or "backward"
     input_shape: tuple[int, ...]  # (N, C, H, W)
     weight_shape: tuple[int, ...]  # (C_out, C/G, KH, KW)
-    dtype: str
+    dtype: Any  # the arrays' NumPy dtype (CuPy arrays carry NumPy dtypes too); == "float32" holds
     device: str  # "cpu" or "cuda"
     backend: str  # whose implementations were timed: "numpy", "numba", "cupy", "numba_cuda"
     geometry: ConvGeometry
@@ -89,8 +89,9 @@ def clear_auto_cache() -> None:
 
 
 def _key(direction: str, x, w, geom: ConvGeometry, gradients: tuple[bool, bool] = (False, False)) -> AutoKey:
+    # The dtype object itself, not its name: str(dtype) costs 10 us, most of a lookup's cost.
     backend = select_backend("conv2d", x)
-    return AutoKey(direction, tuple(x.shape), tuple(w.shape), str(x.dtype), device_of(x), backend, geom, gradients)
+    return AutoKey(direction, tuple(x.shape), tuple(w.shape), x.dtype, device_of(x), backend, geom, gradients)
 
 
 def _candidates(geom: ConvGeometry, backend: str) -> tuple[str, ...]:
