@@ -49,6 +49,14 @@ additions, so with few channels (or a small output) the overhead eats the gain. 
 reference, the error measured ~1.5x the direct algorithm's (median; 2.6x at worst over 300
 random 16-channel layers; tests/test_conv_algorithms.py bounds it at 4x).
 
+Where the time goes, measured (NumPy, 2 cores, benchmarks/results/auto-in-turns-2core.md): the
+16 GEMMs run at the machine's GEMM speed and take about a quarter of the forward; the rest is
+the transforms, a few additions per value on arrays 4x the size of the output (16 values per
+2x2 tile), which the memory bus, not the arithmetic, limits. So the 2.25x fewer FLOPs do not
+pay for the data moved: the forward takes 1.0-1.3x im2col's time on resnet_3x3 and vgg_3x3 and
+1.7x on cnn_c2 (with the transforms written as einsums it took 4.4-5.1x). On a GPU, or fused
+into one kernel that keeps a tile's transform in registers, the balance differs.
+
 Backward, in the same machinery:
 
 - grad input: the input gradient of a stride-1 3x3 correlation is the full convolution of grad_y
@@ -63,6 +71,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...backends import array_module
+from ..parallel import split_over_cores
 from .geometry import ConvGeometry
 from .windows import crop_padding
 
@@ -107,11 +116,54 @@ def _check_supported(geom: ConvGeometry) -> None:
         )
 
 
-def _sandwich(left: np.ndarray, tiles):
-    """left @ tile @ left^T for every tile; the two tile axes come first: (a, b, ...) -> (i, j, ...)."""
+def _combine_rows(matrix: np.ndarray, rows, out=None):
+    """out[i] = sum over a of matrix[i, a] * rows[a]: the small matrix applied along the first
+    axis of ``rows`` (an array, or a list of equally shaped arrays).
+
+    Written as whole-array additions that skip the zero entries, so a transform whose matrix holds
+    only 0 and ±1 (B^T, A^T) costs additions alone: one pass per output row with two terms. (A
+    general contraction, einsum or tensordot, treats the 4x4 as a GEMM with an inner dimension
+    of 4 and spends its time transposing: vgg_3x3's input transform took 6x as long as the 16
+    GEMMs it feeds.) ``out``, if given, may be any strided view.
+    """
+    xp = array_module(rows[0])
+    if out is None:
+        out = xp.empty((len(matrix), *rows[0].shape), dtype=rows[0].dtype)
+    for row, coefficients in zip(out, matrix):
+        # the non-zero terms (coefficient, index), a +1 first where there is one
+        terms = sorted(((c, a) for a, c in enumerate(coefficients) if c != 0), key=lambda term: term[0] != 1)
+        (c, a), rest = terms[0], terms[1:]
+        if c == 1 and rest and rest[0][0] in (1, -1):  # row = rows[a] ± rows[b], in one pass
+            (sign, b), rest = rest[0], rest[1:]
+            (xp.add if sign == 1 else xp.subtract)(rows[a], rows[b], out=row)
+        else:
+            xp.multiply(rows[a], c, out=row)
+        for c, a in rest:  # row += c * rows[a]
+            if c in (1, -1):
+                (xp.add if c == 1 else xp.subtract)(row, rows[a], out=row)
+            else:
+                row += c * rows[a]
+    return out
+
+
+def _sandwich(left: np.ndarray, tiles, out=None):
+    """left @ tile @ left^T for every tile; the two tile axes come first: (a, b, ...) -> (i, j, ...).
+
+    Rows first, (a, b) -> (i, b); then columns, (i, b) -> (i, j), as rows of the swapped axes
+    written through a swapped view of the result: ``out`` (any strided view) or a new array.
+    The third axis (channels) is split over the cores (see :mod:`..parallel`).
+    """
     xp = array_module(tiles)
-    left = xp.asarray(left, dtype=tiles.dtype)
-    return xp.einsum("ia,ab...,jb->ij...", left, tiles, left, optimize=True)
+    left = np.asarray(left, dtype=tiles.dtype)
+    if out is None:
+        out = xp.empty((len(left), len(left), *tiles.shape[2:]), dtype=tiles.dtype)
+
+    def transform(part: slice):  # the channels `part`, on one core
+        by_rows = _combine_rows(left, tiles[:, :, part])
+        _combine_rows(left, by_rows.swapaxes(0, 1), out=out[:, :, part].swapaxes(0, 1))
+
+    split_over_cores(transform, tiles.shape[2], out)
+    return out
 
 
 def _tile_counts(output_size: tuple[int, int]) -> tuple[int, int]:
@@ -119,34 +171,43 @@ def _tile_counts(output_size: tuple[int, int]) -> tuple[int, int]:
     return tuple(-(-size // OUT_TILE) for size in output_size)
 
 
-def _input_tiles(padded, tile_counts: tuple[int, int]):
-    """(N, C, 2*TH+2, 2*TW+2) -> view (4, 4, C, N, TH, TW): tiles[a, b, c, n, s, t] = padded[n, c, 2s+a, 2t+b].
-
-    Tile (s, t) starts at row 2s, column 2t: neighbours overlap by 2, so the view aliases memory
-    (it is only read; the transform materialises it).
-    """
-    xp = array_module(padded)
-    batch, channels = padded.shape[:2]
-    stride_n, stride_c, stride_h, stride_w = padded.strides  # in bytes
-    return xp.lib.stride_tricks.as_strided(
-        padded,
-        shape=(TILE, TILE, channels, batch) + tile_counts,
-        strides=(stride_h, stride_w, stride_c, stride_n, OUT_TILE * stride_h, OUT_TILE * stride_w),
-    )
-
-
 def _transformed_input(x, groups: int, padding: tuple[int, int, int, int], output_size: tuple[int, int]):
-    """V = B^T d B for every tile of x zero-padded by (top, bottom, left, right): (4, 4, G, C/G, N*TH*TW)."""
+    """V = B^T d B for every 4x4 tile d of x zero-padded by (top, bottom, left, right): (4, 4, G, C/G, N*TH*TW).
+
+    Tile (s, t) starts at padded row 2s, column 2t: neighbours overlap by 2 rows and columns, so
+    transforming tile by tile would redo the overlap. The transform is separable and runs on the
+    padded image instead: columns first — entry b of tile column t is padded column 2t + b — then
+    rows, entry a of tile row s being row 2s + a = 2(s + a//2) + a%2. The column pass writes its
+    rows split by parity, so that each row term of the second pass reads rows of one parity
+    a//2 further down: one contiguous TH x TW block per (channel, sample), where rows of the
+    tiles themselves would be runs of TW values 2 rows apart. On vgg_3x3, timed in turns with
+    the whole forward: 125 ms as an einsum over the tiles, 20 ms this way.
+    """
     xp = array_module(x)
     batch, channels, height, width = x.shape
-    tile_counts = _tile_counts(output_size)
+    th, tw = _tile_counts(output_size)
     top, _, left, _ = padding
     # The tiles span 2*T + 2 rows; for an odd output size that is one row (column) more than the
     # padding gives, so the bottom (right) padding grows by the zeros the cropped output reads.
-    bottom = OUT_TILE * tile_counts[0] + KERNEL - 1 - height - top
-    right = OUT_TILE * tile_counts[1] + KERNEL - 1 - width - left
+    bottom = OUT_TILE * th + KERNEL - 1 - height - top
+    right = OUT_TILE * tw + KERNEL - 1 - width - left
     padded = xp.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
-    transformed = _sandwich(B_T, _input_tiles(padded, tile_counts))  # (4, 4, C, N, TH, TW)
+    b_t = np.asarray(B_T, dtype=x.dtype)
+    transformed = xp.empty((TILE, TILE, channels, batch, th, tw), dtype=x.dtype)  # [i, j, c, n, s, t]
+
+    def transform(c: slice):  # the channels c, on one core
+        image = padded[:, c]
+        part = image.shape[1]
+        sn, sc, sh, sw = image.strides  # in bytes
+        # columns[b, n, c, u, p, t] = padded[n, c, 2u + p, 2t + b]: the rows split by parity p
+        columns = xp.lib.stride_tricks.as_strided(
+            image, (TILE, batch, part, th + 1, 2, tw), (sw, sn, sc, 2 * sh, sh, 2 * sw))
+        by_columns = xp.empty((TILE, 2, part, batch, th + 1, tw), dtype=x.dtype)  # [j, p, c, n, u, t]
+        _combine_rows(b_t, columns, out=by_columns.transpose(0, 3, 2, 4, 1, 5))
+        tile_rows = [by_columns[:, a % 2, :, :, a // 2 : a // 2 + th] for a in range(TILE)]  # [a][j, c, n, s, t]
+        _combine_rows(b_t, tile_rows, out=transformed[:, :, c])
+
+    split_over_cores(transform, channels, transformed)
     return transformed.reshape(TILE, TILE, groups, channels // groups, -1)
 
 
@@ -158,7 +219,8 @@ def _transformed_weight(w, groups: int):
 
 
 def _output_tiles(a, tile_counts: tuple[int, int]):
-    """(N, C, OH, OW) -> (2, 2, C, N*TH*TW): 2x2 tiles, zero-filled past an odd edge; inverse of the next."""
+    """(N, C, OH, OW) -> (2, 2, C, N*TH*TW): 2x2 tiles, zero-filled past an odd edge (the layout
+    :func:`_output_image` writes the forward's tiles in)."""
     xp = array_module(a)
     batch, channels, height, width = a.shape
     th, tw = tile_counts
@@ -168,13 +230,21 @@ def _output_tiles(a, tile_counts: tuple[int, int]):
     return tiles.reshape(OUT_TILE, OUT_TILE, channels, -1)
 
 
-def _from_output_tiles(tiles, batch: int, output_size: tuple[int, int]):
-    """(2, 2, C, N*TH*TW) -> (N, C, OH, OW): tiles[r, q, c, n, s, t] lands at [n, c, 2s + r, 2t + q], cropped."""
-    xp = array_module(tiles)
+def _output_image(m, batch: int, output_size: tuple[int, int]):
+    """Y = A^T M A for every tile, (4, 4, C, N*TH*TW) -> (N, C, OH, OW).
+
+    The 2x2 tiles are written straight into the image through a strided view of it
+    (tile entry (r, q) of tile (s, t) is pixel (2s + r, 2t + q)), then cropped to OH x OW.
+    """
+    xp = array_module(m)
     th, tw = _tile_counts(output_size)
-    channels = tiles.shape[2]
-    image = tiles.reshape(OUT_TILE, OUT_TILE, channels, batch, th, tw).transpose(3, 2, 4, 0, 5, 1)
-    image = image.reshape(batch, channels, OUT_TILE * th, OUT_TILE * tw)
+    channels = m.shape[2]
+    image = xp.empty((batch, channels, OUT_TILE * th, OUT_TILE * tw), dtype=m.dtype)
+    # image[n, c, 2s + r, 2t + q] seen as tiles[r, q, c, n, s, t]
+    tiles = image.reshape(batch, channels, th, OUT_TILE, tw, OUT_TILE).transpose(3, 5, 1, 0, 2, 4)
+    _sandwich(A_T, m.reshape(TILE, TILE, channels, batch, th, tw), out=tiles)
+    if image.shape[2:] == tuple(output_size):
+        return image
     return xp.ascontiguousarray(image[:, :, : output_size[0], : output_size[1]])
 
 
@@ -189,8 +259,7 @@ def _correlate(x, w, groups: int, padding: tuple[int, int, int, int]):
     v = _transformed_input(x, groups, padding, output_size)  # (4, 4, G, Cg, N*tiles)
     u = _transformed_weight(w, groups)  # (4, 4, G, Co, Cg)
     m = xp.matmul(u, v)  # 16 GEMMs per group: the sum over input channels, (4, 4, G, Co, N*tiles)
-    y_tiles = _sandwich(A_T, m).reshape(OUT_TILE, OUT_TILE, w.shape[0], -1)  # A^T M A: (2, 2, C_out, N*tiles)
-    return _from_output_tiles(y_tiles, x.shape[0], output_size)
+    return _output_image(m.reshape(TILE, TILE, w.shape[0], -1), x.shape[0], output_size)  # A^T M A
 
 
 def _rotated_transposed(w, groups: int):
