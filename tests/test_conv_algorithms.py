@@ -121,6 +121,38 @@ def test_winograd_2d_tile_is_the_nested_1d_algorithm():
     np.testing.assert_allclose(y, by_hand, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("matrix", [
+    winograd.B_T, winograd.A_T, winograd.G, winograd.A_T.T, winograd.G.T,
+    np.array([[0, -1, 1, 0], [-1, 0, 0, -1], [0.5, 0, -2, 1], [0, 0, 0, -1]]),  # -1 first, scales, one term
+], ids=["B_T", "A_T", "G", "A", "G_T", "mixed"])
+def test_winograd_transform_additions_equal_the_matrix_product(matrix):
+    """The transforms skip zeros and turn ±1 into additions: against the plain matrix product,
+    along the first axis and as the two-sided sandwich (an array of 8 MiB is split over the cores)."""
+    rows = rand(matrix.shape[1], 3, 5, 2)
+    np.testing.assert_allclose(winograd._combine_rows(matrix, rows), np.tensordot(matrix, rows, axes=1),
+                               rtol=1e-12, atol=1e-12)
+    tiles = rand(matrix.shape[1], matrix.shape[1], 64, 1000)
+    np.testing.assert_allclose(winograd._sandwich(matrix, tiles), np.einsum("ia,ab...,jb->ij...", matrix, tiles, matrix),
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_winograd_input_transform_is_b_t_d_b_of_every_overlapping_tile():
+    """The separable, parity-split input transform against B^T d B computed tile by tile."""
+    x = rand(2, 3, 5, 6)
+    padding, output_size = (1, 0, 2, 1), (4, 7)  # odd output rows: the last tile reads extra zeros
+    v = winograd._transformed_input(x, 1, padding, output_size)
+    th, tw = winograd._tile_counts(output_size)
+    padded = np.pad(x, ((0, 0), (0, 0), (1, 2 * th + 2 - 5 - 1), (2, 2 * tw + 2 - 6 - 2)))
+    b_t = winograd.B_T
+    want = np.empty((4, 4, 3, 2, th, tw))
+    for n in range(2):
+        for c in range(3):
+            for s in range(th):
+                for t in range(tw):
+                    want[:, :, c, n, s, t] = b_t @ padded[n, c, 2 * s : 2 * s + 4, 2 * t : 2 * t + 4] @ b_t.T
+    np.testing.assert_allclose(v.reshape(want.shape), want, rtol=1e-12, atol=1e-12)
+
+
 def _relative_error(got: np.ndarray, want: np.ndarray) -> float:
     return float(np.abs(got.astype(np.float64) - want).max() / np.abs(want).max())
 

@@ -49,12 +49,12 @@ additions, so with few channels (or a small output) the overhead eats the gain. 
 reference, the error measured ~1.5x the direct algorithm's (median; 2.6x at worst over 300
 random 16-channel layers; tests/test_conv_algorithms.py bounds it at 4x).
 
-Where the time goes, measured (NumPy, 2 cores, benchmarks/results/auto-in-turns-2core.md): the
+Where the time goes, measured (NumPy, 2 cores, benchmarks/results/conv-algorithms-2core.md): the
 16 GEMMs run at the machine's GEMM speed and take about a quarter of the forward; the rest is
 the transforms, a few additions per value on arrays 4x the size of the output (16 values per
 2x2 tile), which the memory bus, not the arithmetic, limits. So the 2.25x fewer FLOPs do not
-pay for the data moved: the forward takes 1.0-1.3x im2col's time on resnet_3x3 and vgg_3x3 and
-1.7x on cnn_c2 (with the transforms written as einsums it took 4.4-5.1x). On a GPU, or fused
+pay for the data moved: the forward takes 1.1-1.3x im2col's time on resnet_3x3 and vgg_3x3 and
+1.8x on cnn_c2 (with the transforms written as einsums it took 4.4-5.1x). On a GPU, or fused
 into one kernel that keeps a tile's transform in registers, the balance differs.
 
 Backward, in the same machinery:
