@@ -310,6 +310,49 @@ def test_auto_picks_the_fastest_measured_forward_and_backward_separately(monkeyp
     assert choices["backward"] == auto.AutoChoice("fast_backward", {"fast_forward": 3.0, "fast_backward": 0.5})
 
 
+class _SavingSpy(_FakeTimedAlgorithm):
+    """A fake-timed im2col that keeps its column matrix from the forward, and logs what its
+    backward was handed."""
+
+    def forward_saving(self, x, w, geom):
+        self.log.append((self.name, "forward_saving"))
+        return im2col.forward_saving(x, w, geom)
+
+    def backward(self, grad_y, x, w, geom, need_input, need_weight, saved=None):
+        self.log.append((self.name, "backward", saved is not None))
+        return im2col.backward(grad_y, x, w, geom, need_input, need_weight, saved=saved)
+
+
+@pytest.mark.parametrize("backward_fastest", ["same", "other"])
+def test_auto_hands_the_forwards_kept_columns_to_the_same_algorithms_backward(backward_fastest, monkeypatch):
+    """In training, auto's forward keeps what the chosen algorithm keeps (im2col: the column
+    matrix); its backward reuses it only when it chose that same algorithm."""
+    log = []
+    first = _SavingSpy("first", forward_seconds=1.0, backward_seconds=1.0, log=log)
+    second = _SavingSpy("second", forward_seconds=2.0, backward_seconds=0.5 if backward_fastest == "other" else 2.0,
+                        log=log)
+    monkeypatch.setattr(registry, "_ALGORITHMS", {})
+    for algorithm in (first, second):
+        conv.register_algorithm(algorithm.name, algorithm)
+    conv.register_algorithm("auto", auto)
+    by_name = {"first": first, "second": second}
+
+    def fake_seconds(runs, array):
+        seconds = {}
+        for run in runs.values():
+            run()
+            name, direction = log[-1][:2]
+            seconds[name] = by_name[name].seconds[direction]
+        return seconds
+
+    monkeypatch.setattr(auto, "_seconds", fake_seconds)
+    mini, ref = run_both(_conv_both("auto", padding=1), *_inputs((2, 3, 6, 5), (4, 3, 3, 3), np.float64))
+    check(mini, ref, np.float64, "auto handing on the kept columns")
+    chosen_forward, chosen_backward = log[2], log[-1]
+    assert chosen_forward == ("first", "forward_saving")
+    assert chosen_backward == (("first", "backward", True) if backward_fastest == "same" else ("second", "backward", False))
+
+
 def test_auto_times_the_selected_backends_own_implementation(monkeypatch):
     log = []
     generic = _FakeTimedAlgorithm("generic", forward_seconds=1.0, backward_seconds=1.0, log=log)

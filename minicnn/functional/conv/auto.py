@@ -139,14 +139,34 @@ def _chosen(key: AutoKey, run_with: Callable[[ConvAlgorithm], Any], array) -> Co
     return get_algorithm(choice.algorithm, key.backend)
 
 
+def _forward_algorithm(x, w, geom: ConvGeometry) -> ConvAlgorithm:
+    return _chosen(_key("forward", x, w, geom), lambda a: a.forward(x, w, geom), x)
+
+
 def forward(x, w, geom: ConvGeometry):
     """x (N, C, H, W), w (C_out, C/G, KH, KW) -> y (N, C_out, OH, OW) by the fastest forward."""
-    algorithm = _chosen(_key("forward", x, w, geom), lambda a: a.forward(x, w, geom), x)
-    return algorithm.forward(x, w, geom)
+    return _forward_algorithm(x, w, geom).forward(x, w, geom)
 
 
-def backward(grad_y, x, w, geom: ConvGeometry, need_input: bool, need_weight: bool):
-    """grad_y (N, C_out, OH, OW) -> (grad_x or None, grad_w or None) by the fastest backward."""
+def forward_saving(x, w, geom: ConvGeometry):
+    """:meth:`forward`, and what the chosen algorithm keeps for its backward (``ConvAlgorithm``'s
+    protocol), tagged with that algorithm: the backward hands it on only if it chose the same one
+    (im2col's kept column matrix means nothing to fft)."""
+    algorithm = _forward_algorithm(x, w, geom)
+    keeping = getattr(algorithm, "forward_saving", None)
+    if keeping is None:
+        return algorithm.forward(x, w, geom), None
+    y, saved = keeping(x, w, geom)
+    return y, None if saved is None else (algorithm, saved)
+
+
+def backward(grad_y, x, w, geom: ConvGeometry, need_input: bool, need_weight: bool, saved=None):
+    """grad_y (N, C_out, OH, OW) -> (grad_x or None, grad_w or None) by the fastest backward.
+
+    ``saved``: what :func:`forward_saving` returned beside y. The candidates are timed without
+    it, each rebuilding what it needs: an algorithm that reuses it runs faster than it was timed.
+    """
     key = _key("backward", x, w, geom, (need_input, need_weight))
     algorithm = _chosen(key, lambda a: a.backward(grad_y, x, w, geom, need_input, need_weight), x)
-    return algorithm.backward(grad_y, x, w, geom, need_input, need_weight)
+    kept = {"saved": saved[1]} if saved is not None and saved[0] is algorithm else {}
+    return algorithm.backward(grad_y, x, w, geom, need_input, need_weight, **kept)
