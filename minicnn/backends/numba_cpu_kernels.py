@@ -190,7 +190,7 @@ def conv2d_forward(xs, w, y, sh, sw, top, left, dh, dw, groups):
     per_group = out_channels // groups
     run = out_w * batch
     for plane in prange(out_channels * out_h):
-        o, p = plane // out_h, plane % out_h
+        p, o = plane // out_channels, plane % out_channels  # output row major: rows read stay in cache across o
         first_channel = (o // per_group) * group_channels  # input channels of o's group start here
         acc = np.zeros(run, dtype=y.dtype)  # acc[q*N + n] = y[n, o, p, q]
         for c in range(group_channels):
@@ -226,7 +226,7 @@ def conv2d_grad_input(grad_yt, w, grad_x, sh, sw, top, left, dh, dw, groups):
     run = out_w * batch
     phase_columns = columns_per_phase(width, left, out_w, kw, sw, dw)
     for plane in prange(channels * height):
-        channel, row = plane // height, plane % height
+        row, channel = plane // channels, plane % channels  # input row major: grad rows stay in cache across channels
         g, c = channel // group_channels, channel % group_channels  # c: index within the group
         acc = np.zeros(sw * phase_columns * batch, dtype=grad_x.dtype)  # laid out as a row of xs
         for o in range(g * per_group, (g + 1) * per_group):
