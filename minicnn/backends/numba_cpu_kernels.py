@@ -262,8 +262,8 @@ def conv2d_grad_weight(grad_yt, xs, grad_w, sh, sw, top, left, dh, dw, groups):
     per_group = out_channels // groups
     run = out_w * batch
     for kernel_row in prange(out_channels * group_channels * kh):
-        # kernel_row = (o * Cg + c) * KH + i
-        o, rest = kernel_row // (group_channels * kh), kernel_row % (group_channels * kh)
+        # kernel_row = (c * KH + i) * C_out + o: the next iteration (the next o) reads the same input rows
+        rest, o = kernel_row // out_channels, kernel_row % out_channels
         c, i = rest // kh, rest % kh
         channel = (o // per_group) * group_channels + c
         p_lo, p_hi = valid_outputs(out_h, height, sh, i * dh - top)
