@@ -14,7 +14,9 @@ backward, which gradients are needed. It holds no array, only shapes, names and 
 Forward and backward are timed and chosen separately: the algorithm with the fastest forward is
 not always the one with the fastest backward (Winograd's backward, for one, runs a second
 Winograd correlation plus the adjoint transforms). The forward is timed during the forward pass
-and the backward during the backward pass, each on the real arrays of that call.
+and the backward during the backward pass, each on the real arrays of that call. In training
+the forward keeps what its algorithm keeps for the backward (im2col: the column matrix), and
+the backward reuses it when it chose the same algorithm.
 
 The candidates are the registered algorithms whose ``supports(geom)`` accepts the geometry
 (:func:`~.registry.applicable_algorithms`), except "auto" itself, each in its implementation
@@ -149,7 +151,7 @@ def forward(x, w, geom: ConvGeometry):
 
 
 def forward_saving(x, w, geom: ConvGeometry):
-    """:meth:`forward`, and what the chosen algorithm keeps for its backward (``ConvAlgorithm``'s
+    """:func:`forward`, and what the chosen algorithm keeps for its backward (``ConvAlgorithm``'s
     protocol), tagged with that algorithm: the backward hands it on only if it chose the same one
     (im2col's kept column matrix means nothing to fft)."""
     algorithm = _forward_algorithm(x, w, geom)
