@@ -280,25 +280,31 @@ class _FakeTimedAlgorithm:
         return im2col.backward(grad_y, x, w, geom, need_input, need_weight)
 
 
-def test_auto_picks_the_fastest_measured_forward_and_backward_separately(monkeypatch):
-    log = []
-    fast_forward = _FakeTimedAlgorithm("fast_forward", forward_seconds=1.0, backward_seconds=3.0, log=log)
-    fast_backward = _FakeTimedAlgorithm("fast_backward", forward_seconds=2.0, backward_seconds=0.5, log=log)
+def _only_fake_timed_algorithms(monkeypatch, *algorithms: _FakeTimedAlgorithm) -> None:
+    """Register ``algorithms`` (and auto) as the only ones, timed by their made-up seconds."""
     monkeypatch.setattr(registry, "_ALGORITHMS", {})
-    for algorithm in (fast_forward, fast_backward):
+    for algorithm in algorithms:
         conv.register_algorithm(algorithm.name, algorithm)
     conv.register_algorithm("auto", auto)
-    by_name = {"fast_forward": fast_forward, "fast_backward": fast_backward}
+    by_name = {algorithm.name: algorithm for algorithm in algorithms}
+    log = algorithms[0].log  # shared by all of them
 
     def fake_seconds(runs, array):
         seconds = {}
         for run in runs.values():
             run()  # the candidate logs its name; report its made-up time instead of a measured one
-            name, direction = log[-1]
+            name, direction = log[-1][:2]
             seconds[name] = by_name[name].seconds[direction]
         return seconds
 
     monkeypatch.setattr(auto, "_seconds", fake_seconds)
+
+
+def test_auto_picks_the_fastest_measured_forward_and_backward_separately(monkeypatch):
+    log = []
+    fast_forward = _FakeTimedAlgorithm("fast_forward", forward_seconds=1.0, backward_seconds=3.0, log=log)
+    fast_backward = _FakeTimedAlgorithm("fast_backward", forward_seconds=2.0, backward_seconds=0.5, log=log)
+    _only_fake_timed_algorithms(monkeypatch, fast_forward, fast_backward)
     mini, ref = run_both(_conv_both("auto", padding=1), *_inputs((2, 3, 6, 5), (4, 3, 3, 3), np.float64))
     check(mini, ref, np.float64, "auto over fake-timed algorithms")
 
@@ -331,21 +337,7 @@ def test_auto_hands_the_forwards_kept_columns_to_the_same_algorithms_backward(ba
     first = _SavingSpy("first", forward_seconds=1.0, backward_seconds=1.0, log=log)
     second = _SavingSpy("second", forward_seconds=2.0, backward_seconds=0.5 if backward_fastest == "other" else 2.0,
                         log=log)
-    monkeypatch.setattr(registry, "_ALGORITHMS", {})
-    for algorithm in (first, second):
-        conv.register_algorithm(algorithm.name, algorithm)
-    conv.register_algorithm("auto", auto)
-    by_name = {"first": first, "second": second}
-
-    def fake_seconds(runs, array):
-        seconds = {}
-        for run in runs.values():
-            run()
-            name, direction = log[-1][:2]
-            seconds[name] = by_name[name].seconds[direction]
-        return seconds
-
-    monkeypatch.setattr(auto, "_seconds", fake_seconds)
+    _only_fake_timed_algorithms(monkeypatch, first, second)
     mini, ref = run_both(_conv_both("auto", padding=1), *_inputs((2, 3, 6, 5), (4, 3, 3, 3), np.float64))
     check(mini, ref, np.float64, "auto handing on the kept columns")
     chosen_forward, chosen_backward = log[2], log[-1]
