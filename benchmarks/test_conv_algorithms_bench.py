@@ -81,7 +81,7 @@ def _time_in_turns(runs: dict, rounds: int) -> dict:
 @pytest.mark.parametrize("layer", STANDARD_LAYERS + KERNEL_SWEEP, ids=lambda layer: layer.name)
 def test_auto_against_every_algorithm_in_turns(benchmark, layer):
     """auto and each algorithm it chooses from, timed in turns in one block: what auto chose and
-    its time over the best single algorithm's (the issue's target: within 10 %), as the median
+    its time over the best single algorithm's (the aim: within 10 %), as the median
     of the per-turn ratios — the two runs of one turn see the same load."""
     geom = conv2d_geometry((layer.n, layer.c_in, layer.h, layer.w), (layer.c_out, layer.c_in, layer.k, layer.k),
                            None, layer.stride, layer.pad)

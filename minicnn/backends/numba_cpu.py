@@ -72,7 +72,7 @@ class DirectConv:
         return self.forward_saving(x, w, geom)[0]
 
     def forward_saving(self, x, w, geom: ConvGeometry):
-        """:meth:`forward`, and x batch-last for the weight gradient (see ``ConvAlgorithm``)."""
+        """:meth:`forward`, and x's phase-split batch-last copy for the weight gradient (see ``ConvAlgorithm``)."""
         x, w = _prepare("conv2d", x, w)
         xs = batch_last_by_phase(x, geom)
         y = np.empty((x.shape[0], w.shape[0], *geom.output_size), dtype=x.dtype)
