@@ -447,42 +447,45 @@ def avg_pool_forward(x, divisor, y, kh, kw, sh, sw, ph, pw):
 
     Padding taps add zero, so only the taps inside the image are summed (in float64).
     divisor (OH, OW) holds torch's count for each window (see ``avg_pool._divisors``).
+    Tap by tap: tap (a, b) of every window adds one strided slice of the image to the plane of
+    sums — the output rows and columns whose tap lies inside the image found once per tap by
+    :func:`valid_outputs` — instead of a short loop over each window's few taps.
     """
     batch, channels, height, width = x.shape
     out_h, out_w = y.shape[2], y.shape[3]
     for plane in prange(batch * channels):
         n, c = plane // channels, plane % channels
         image = x[n, c]
+        totals = np.zeros((out_h, out_w))  # in float64
+        for a in range(kh):
+            p_lo, p_hi = valid_outputs(out_h, height, sh, a - ph)  # rows whose tap row a is inside
+            for b in range(kw):
+                q_lo, q_hi = valid_outputs(out_w, width, sw, b - pw)
+                for p in range(p_lo, p_hi):
+                    row = p * sh + a - ph
+                    for q in range(q_lo, q_hi):
+                        totals[p, q] += image[row, q * sw + b - pw]
         for p in range(out_h):
-            row0 = p * sh - ph
-            a_lo, a_hi = valid_outputs(kh, height, 1, row0)
             for q in range(out_w):
-                col0 = q * sw - pw
-                b_lo, b_hi = valid_outputs(kw, width, 1, col0)
-                total = 0.0
-                for a in range(a_lo, a_hi):
-                    for b in range(b_lo, b_hi):
-                        total += image[row0 + a, col0 + b]
-                y[n, c, p, q] = total / divisor[p, q]
+                y[n, c, p, q] = totals[p, q] / divisor[p, q]
 
 
 @parallel_kernel
 def avg_pool_backward(grad_out, divisor, grad_x, kh, kw, sh, sw, ph, pw):
     """Every pixel of window (p, q) inside the image receives grad_out[n, c, p, q] / divisor[p, q];
-    overlapping windows add up. grad_x written in full."""
+    overlapping windows add up. grad_x written in full; tap by tap, as the forward."""
     batch, channels, height, width = grad_x.shape
     out_h, out_w = grad_out.shape[2], grad_out.shape[3]
     for plane in prange(batch * channels):
         n, c = plane // channels, plane % channels
         grad_image = grad_x[n, c]
         grad_image[:, :] = 0
-        for p in range(out_h):
-            row0 = p * sh - ph
-            a_lo, a_hi = valid_outputs(kh, height, 1, row0)
-            for q in range(out_w):
-                col0 = q * sw - pw
-                b_lo, b_hi = valid_outputs(kw, width, 1, col0)
-                share = grad_out[n, c, p, q] / divisor[p, q]
-                for a in range(a_lo, a_hi):
-                    for b in range(b_lo, b_hi):
-                        grad_image[row0 + a, col0 + b] += share
+        share = grad_out[n, c] / divisor  # (OH, OW): what each pixel of window (p, q) receives
+        for a in range(kh):
+            p_lo, p_hi = valid_outputs(out_h, height, sh, a - ph)
+            for b in range(kw):
+                q_lo, q_hi = valid_outputs(out_w, width, sw, b - pw)
+                for p in range(p_lo, p_hi):
+                    row = p * sh + a - ph
+                    for q in range(q_lo, q_hi):
+                        grad_image[row, q * sw + b - pw] += share[p, q]
