@@ -14,7 +14,8 @@ __device__ __forceinline__ int first_tap_at_or_after_border(int start, int dilat
 
 // One thread per output: the window's max and the flat index row*W + col of the pixel holding
 // it. Taps are scanned row-major and only a strictly larger value replaces the best, so the
-// FIRST largest tap wins, as in torch; a NaN beats every number and the first NaN is kept.
+// FIRST largest tap wins, as in torch; a NaN takes over from every value, an earlier NaN
+// included, so the window's LAST NaN wins, as in torch.
 template <typename T>
 __global__ void max_pool_forward(const T* x, T* values, long long* indices,
                                  int batch, int channels, int height, int width, int out_h, int out_w,
@@ -36,7 +37,7 @@ __global__ void max_pool_forward(const T* x, T* values, long long* indices,
         for (int b = cols.lo; b < cols.hi; ++b) {
             const int col = col0 + b * dw;
             const T value = image[row * width + col];
-            if (value > best || (value != value && best == best)) {  // x != x: x is NaN
+            if (value > best || value != value) {  // x != x: x is NaN
                 best = value;
                 winner = (long long)row * width + col;
             }

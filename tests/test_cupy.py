@@ -105,6 +105,23 @@ def test_max_pool2d_all_minus_inf_windows_report_torch_indices(backend):
 
 
 @pytest.mark.parametrize("backend", GPU_BACKENDS)
+def test_max_pool2d_nan_takes_over_and_a_windows_last_nan_is_its_winner(backend):
+    x = rand(1, 2, 5, 6)
+    x[0, 0, 0, 2] = x[0, 0, 1, 3] = np.nan  # two NaNs in window (0, 1): torch reports the later
+    leaf = minicnn.tensor(x, requires_grad=True)
+    with backends.use_backend(backend):
+        values, indices = F.max_pool2d(leaf.cuda(), 2, return_indices=True)
+        grad = rand(*values.shape)
+        values.backward(minicnn.tensor(grad).cuda())
+    ref = torch.tensor(x, requires_grad=True)
+    ref_values, ref_indices = tF.max_pool2d(ref, 2, return_indices=True)
+    ref_values.backward(torch.tensor(grad))
+    np.testing.assert_array_equal(values.numpy(), to_numpy(ref_values))
+    np.testing.assert_array_equal(indices.numpy(), to_numpy(ref_indices))
+    assert_close(leaf.grad, ref.grad, what=f"max_pool2d[{backend}] NaN windows: input grad")
+
+
+@pytest.mark.parametrize("backend", GPU_BACKENDS)
 def test_max_pool2d_window_over_padding_only_gets_no_gradient(backend):
     leaf = minicnn.tensor(rand(1, 3, 1, 4), requires_grad=True)
     with backends.use_backend(backend):

@@ -20,6 +20,7 @@ from parity import assert_close, check, rand, run_both
 from test_pooling import (
     test_max_pool2d_all_minus_inf_windows_report_torch_indices as _all_minus_inf_windows,
     test_max_pool2d_gradient_is_sparse_and_accumulates_on_shared_winners as _shared_winners,
+    test_max_pool2d_nan_takes_over_and_a_windows_last_nan_is_its_winner as _nan_windows,
     test_max_pool2d_window_over_padding_only_gets_no_gradient as _window_over_padding_only,
 )
 
@@ -212,8 +213,8 @@ def test_pooling_on_strided_views_matches_torch(name, dtype):
     check(mini, ref, dtype, f"{name}[numba] on a permuted input")
 
 
-@pytest.mark.parametrize("corner_case", [_all_minus_inf_windows, _window_over_padding_only, _shared_winners],
-                         ids=["all-minus-inf-windows", "window-over-padding-only", "shared-winners"])
+@pytest.mark.parametrize("corner_case", [_all_minus_inf_windows, _window_over_padding_only, _shared_winners, _nan_windows],
+                         ids=["all-minus-inf-windows", "window-over-padding-only", "shared-winners", "nan-windows"])
 def test_max_pool2d_corner_cases_of_test_pooling(corner_case):
     with backends.use_backend("numba"):
         corner_case()

@@ -80,6 +80,25 @@ def test_max_pool2d_all_minus_inf_windows_report_torch_indices():
     assert_close(mini.inputs[0].grad, ref.inputs[0].grad, what="max_pool2d -inf windows: input grad")
 
 
+def test_max_pool2d_nan_takes_over_and_a_windows_last_nan_is_its_winner():
+    """torch's scan replaces the max when a value is larger or NaN: a NaN wins over every number,
+    and of two NaNs in one window the later (row-major) one is the reported index and gets the
+    gradient. Windows with one NaN, two NaNs, a NaN first and a NaN in the padding's neighbour."""
+    x = rand(2, 2, 5, 6)
+    x[0, 0, 0, 1] = np.nan  # window (0, 0): one NaN
+    x[0, 0, 0, 2] = x[0, 0, 1, 3] = np.nan  # window (0, 1): two NaNs, the later at (1, 3)
+    x[1, 1, 2, 2] = x[1, 1, 3, 3] = np.nan  # overlapping windows of the strided, padded pool below
+    for kwargs in (dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1)):
+        mini, ref = run_both(lambda lib, Fn, t: Fn.max_pool2d(t, return_indices=True, **kwargs), x, seed_grad=False)
+        (mini_values, mini_indices), (ref_values, ref_indices) = mini.out, ref.out
+        np.testing.assert_array_equal(mini_values.numpy(), to_numpy(ref_values))  # NaN == NaN here
+        np.testing.assert_array_equal(mini_indices.numpy(), to_numpy(ref_indices))
+        grad = rand(*mini_values.shape)
+        mini_values.backward(minicnn.tensor(grad))
+        ref_values.backward(torch.tensor(grad))
+        assert_close(mini.inputs[0].grad, ref.inputs[0].grad, what=f"max_pool2d NaN windows {kwargs}: input grad")
+
+
 def test_max_pool2d_window_over_padding_only_gets_no_gradient():
     """Dilation 2 over a 1-pixel-high input with padding 1 reads rows -1 and 1: every window
     sees only padding, so the output is -inf and depends on no input — the gradient is zero

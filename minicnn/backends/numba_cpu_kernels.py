@@ -391,31 +391,35 @@ def max_pool_forward(x, values, indices, kh, kw, sh, sw, ph, pw, dh, dw):
     Taps are scanned row-major and only a strictly larger value replaces the best, so the
     FIRST largest tap wins, as in torch. Padding taps are -inf: when nothing beats -inf the
     window's first tap stands, reported as torch does (:func:`first_tap_at_or_after_border`).
-    A NaN wins over every number and the first NaN is kept, as NumPy's argmax does.
+    A NaN takes over from every value, an earlier NaN included, so the window's LAST NaN wins, as
+    in torch (whose scan replaces the max when a value is larger or NaN).
+
+    Tap by tap, as the average pooling kernels: the planes of best values and winners start at
+    -inf and the first tap, then each tap (a, b), in row-major order, offers one strided slice
+    of the image to every window whose tap lies inside it.
     """
     batch, channels, height, width = x.shape
     out_h, out_w = values.shape[2], values.shape[3]
     for plane in prange(batch * channels):
         n, c = plane // channels, plane % channels
-        image = x[n, c]
+        image, best, winner = x[n, c], values[n, c], indices[n, c]
         for p in range(out_h):
-            row0 = p * sh - ph  # row of tap a = 0
-            a_lo, a_hi = valid_outputs(kh, height, dh, row0)  # taps a whose row is inside
+            first_row = first_tap_at_or_after_border(p * sh - ph, dh)
             for q in range(out_w):
-                col0 = q * sw - pw
-                b_lo, b_hi = valid_outputs(kw, width, dw, col0)
-                best = -np.inf
-                winner = first_tap_at_or_after_border(row0, dh) * width + first_tap_at_or_after_border(col0, dw)
-                for a in range(a_lo, a_hi):
-                    row = row0 + a * dh
-                    for b in range(b_lo, b_hi):
-                        col = col0 + b * dw
+                best[p, q] = -np.inf
+                winner[p, q] = first_row * width + first_tap_at_or_after_border(q * sw - pw, dw)
+        for a in range(kh):
+            p_lo, p_hi = valid_outputs(out_h, height, sh, a * dh - ph)  # windows whose tap row a is inside
+            for b in range(kw):
+                q_lo, q_hi = valid_outputs(out_w, width, sw, b * dw - pw)
+                for p in range(p_lo, p_hi):
+                    row = p * sh + a * dh - ph
+                    for q in range(q_lo, q_hi):
+                        col = q * sw + b * dw - pw
                         value = image[row, col]
-                        if value > best or (math.isnan(value) and not math.isnan(best)):
-                            best = value
-                            winner = row * width + col
-                values[n, c, p, q] = best
-                indices[n, c, p, q] = winner
+                        if value > best[p, q] or math.isnan(value):
+                            best[p, q] = value
+                            winner[p, q] = row * width + col
 
 
 @parallel_kernel

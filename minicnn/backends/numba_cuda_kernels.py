@@ -249,7 +249,7 @@ def max_pool_forward(x, values, indices, batch, channels, height, width, out_h, 
         for b in range(b_lo, b_hi):
             col = col0 + b * dw
             value = x[n, c, row, col]
-            if value > best or (math.isnan(value) and not math.isnan(best)):
+            if value > best or math.isnan(value):  # the last NaN of a window wins, as in torch
                 best = value
                 winner = row * width + col
     values[n, c, p, q] = best
