@@ -16,7 +16,6 @@ then: python benchmarks/report.py benchmarks/results/conv_algorithms.json \
           > benchmarks/results/conv_algorithms-<machine>.md
 """
 import statistics
-import time
 
 import pytest
 import torch
@@ -24,6 +23,7 @@ import torch
 import minicnn
 from minicnn.benchmark import STANDARD_LAYERS, ConvLayer, conv_flops
 from minicnn.functional.conv import auto_choices, clear_auto_cache, conv2d_geometry
+from minicnn.functional.conv.auto import time_in_turns
 from minicnn.functional.conv.registry import applicable_algorithms
 from test_conv_bench import _step
 
@@ -59,25 +59,6 @@ def test_conv2d_forward(benchmark, layer, impl):
         benchmark.pedantic(run, warmup_rounds=3, rounds=15, iterations=1)
 
 
-def _time_in_turns(runs: dict, rounds: int) -> dict:
-    """Seconds of each ``runs[name]()`` in each of ``rounds`` turns: in every turn each run goes
-    once untimed (its buffers back in the caches, as in a loop of that algorithm alone), then timed.
-
-    On a shared machine the load drifts over minutes; timing the candidates in turns puts every
-    drift into all of them alike, where separate benchmark blocks minutes apart would put it
-    into whichever ran during it (auto/best then varied 0.6-1.4x from run to run)."""
-    times = {name: [] for name in runs}
-    names = list(runs)
-    for turn in range(rounds):
-        # The order rotates from turn to turn, so that no run always follows the same other one.
-        for name in names[turn % len(names):] + names[:turn % len(names)]:
-            runs[name]()
-            start = time.perf_counter()
-            runs[name]()
-            times[name].append(time.perf_counter() - start)
-    return times
-
-
 @pytest.mark.parametrize("layer", STANDARD_LAYERS + KERNEL_SWEEP, ids=lambda layer: layer.name)
 def test_auto_against_every_algorithm_in_turns(benchmark, layer):
     """auto and each algorithm it chooses from, timed in turns in one block: what auto chose and
@@ -91,7 +72,9 @@ def test_auto_against_every_algorithm_in_turns(benchmark, layer):
         clear_auto_cache()
         runs["auto"]()  # auto measures its candidates here, once
         (choice,) = [c.algorithm for c in auto_choices().values()]
-        times = benchmark.pedantic(_time_in_turns, args=(runs, 16), rounds=1, iterations=1)
+        # In turns as auto times its candidates, rotated: separate benchmark blocks minutes apart
+        # took the host's drifting load into whichever ran during it (auto/best varied 0.6-1.4x).
+        times = benchmark.pedantic(time_in_turns, args=(runs, 16), kwargs=dict(rotate=True), rounds=1, iterations=1)
     medians = {name: statistics.median(seconds) for name, seconds in times.items()}
     best = min(candidates, key=medians.__getitem__)
     benchmark.group = "auto in turns"

@@ -110,22 +110,37 @@ def _synchronize(array) -> None:
         array_module(array).cuda.Device().synchronize()  # every stream: CuPy's and Numba's kernels
 
 
+def time_in_turns(runs: dict[str, Callable[[], Any]], turns: int, synchronize: Callable[[], None] = lambda: None,
+                  rotate: bool = False) -> dict[str, list[float]]:
+    """Wall-clock seconds of each ``runs[name]()`` in each of ``turns`` turns: in every turn each
+    run goes twice, once untimed (its own buffers back in the caches, as in a loop of it alone)
+    and once timed. ``synchronize()`` is called before each clock reading. ``rotate``: start
+    each turn one run later, so that no run always follows the same other one.
+
+    Taking turns puts a burst of load from elsewhere into a turn of every run rather than into
+    all the runs of one (auto's choice; the benchmarks' auto-against-its-candidates check)."""
+    times = {name: [] for name in runs}
+    names = list(runs)
+    for turn in range(turns):
+        first = turn % len(names) if rotate and names else 0
+        for name in names[first:] + names[:first]:
+            runs[name]()
+            synchronize()
+            start = time.perf_counter()
+            runs[name]()
+            synchronize()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
 def _seconds(runs: dict[str, Callable[[], Any]], array) -> dict[str, float]:
     """Best wall-clock time of each ``runs[name]()``: one warm-up run each, then
-    :data:`TIMED_RUNS` rounds in which every candidate in turn runs twice, the second time timed."""
+    :data:`TIMED_RUNS` turns (:func:`time_in_turns`), a candidate's time being its best turn."""
     for run in runs.values():
         run()
     _synchronize(array)
-    best = dict.fromkeys(runs, math.inf)
-    for _ in range(TIMED_RUNS):
-        for name, run in runs.items():
-            run()
-            _synchronize(array)
-            start = time.perf_counter()
-            run()
-            _synchronize(array)
-            best[name] = min(best[name], time.perf_counter() - start)
-    return best
+    turns = time_in_turns(runs, TIMED_RUNS, lambda: _synchronize(array))
+    return {name: min(seconds, default=math.inf) for name, seconds in turns.items()}
 
 
 def _chosen(key: AutoKey, run_with: Callable[[ConvAlgorithm], Any], array) -> ConvAlgorithm:
