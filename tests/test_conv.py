@@ -158,6 +158,18 @@ def test_gradcheck(x_shape, w_shape, kwargs, algorithm):
     assert minicnn.gradcheck(lambda x, w, b: F.conv2d(x, w, b, **kwargs, algorithm=algorithm), tensors)
 
 
+@pytest.mark.parametrize("x_shape, w_shape, kwargs", [
+    pytest.param((3, 4, 6, 5), (4, 4, 3, 3), dict(padding=1), id="input_gradient_by_convolution"),
+    pytest.param((3, 2, 6, 5), (5, 2, 3, 3), dict(padding=1), id="input_gradient_by_col2im"),
+])
+def test_frozen_weight_gets_no_gradient_and_the_input_still_does(x_shape, w_shape, kwargs, algorithm, dtype):
+    """Only the input needs a gradient (a frozen layer): each way im2col computes it, alone."""
+    mini, ref = run_both(_conv_both(algorithm, **kwargs), *_inputs(x_shape, w_shape, dtype, with_bias=False),
+                         requires_grad=[True, False])
+    assert mini.inputs[1].grad is None
+    check(mini, ref, dtype, f"conv2d[{algorithm}] frozen weight {kwargs}")
+
+
 class _SpyAlgorithm:
     """Delegates to im2col and counts calls, to see which algorithm conv2d dispatched to."""
 

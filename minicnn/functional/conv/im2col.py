@@ -268,9 +268,12 @@ class Im2colGemm:
             grad_w = xp.matmul(dy, columns.swapaxes(-1, -2)).sum(axis=0).reshape(w.shape) if need_weight else None
             return grad_x, grad_w
         by_convolution = need_input and _input_gradient_is_a_convolution(w, geom)
+        by_columns = need_input and not by_convolution  # grad x through dcols and col2im
         grad_weight = xp.zeros(weight.shape, dtype=w.dtype) if need_weight else None
-        grad_x = xp.empty(x.shape, dtype=x.dtype) if need_input and not by_convolution else None
-        for start, stop in _batch_chunks(x, geom):
+        grad_x = xp.empty(x.shape, dtype=x.dtype) if by_columns else None
+        # dY in the columns' order serves the weight gradient and dcols; the convolution reads grad y itself.
+        chunks = _batch_chunks(x, geom) if need_weight or by_columns else []
+        for start, stop in chunks:
             dy = _columns_from_output(grad_y[start:stop], self.order).reshape(groups, weight.shape[1], -1)
             if need_weight:
                 # dW_g = dY_g @ cols[g]^T: (Co/G, n*L) @ (n*L, K), the whole chunk in one GEMM,
@@ -278,7 +281,7 @@ class Im2colGemm:
                 # runs 1.3-2.5x faster when Co/G and K are small next to n*L (LeNet and VGG layers).
                 columns = saved if saved is not None else self.columns(x[start:stop], geom)
                 grad_weight += xp.matmul(columns, dy.swapaxes(-1, -2)).swapaxes(-1, -2)
-            if need_input and not by_convolution:
+            if by_columns:
                 # dcols[g] = W_g^T @ dY_g: (K, Co/G) @ (Co/G, n*L).
                 grad_cols = scratch("grad_columns", (groups, weight.shape[2], dy.shape[2]), dy.dtype, xp)
                 xp.matmul(weight.swapaxes(-1, -2), dy, out=grad_cols)
