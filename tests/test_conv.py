@@ -14,9 +14,16 @@ from parity import assert_close, check, rand, run_both
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same'")
 
 
-@pytest.fixture(params=["im2col", "direct"])
-def algorithm(request):
-    return request.param
+COLUMN_ORDERS = {"batch_innermost": im2col.BATCH_INNERMOST, "sample_major": im2col.SAMPLE_MAJOR}
+
+
+@pytest.fixture(params=["im2col/batch_innermost", "im2col/sample_major", "direct"])
+def algorithm(request, monkeypatch):
+    """An algorithm name; im2col runs in each of its column orders, whatever the layer would pick."""
+    name, _, order = request.param.partition("/")
+    if order:
+        monkeypatch.setattr(im2col, "column_order", lambda batch, geom: COLUMN_ORDERS[order])
+    return name
 
 
 # (input shape, weight shape, conv2d keyword arguments)
@@ -119,13 +126,73 @@ def test_im2col_weight_gradient_from_kept_or_rebuilt_columns_matches_torch(keep_
     y, saved = im2col.forward_saving(x, w, geometry)
     np.testing.assert_array_equal(y, im2col.forward(x, w, geometry))
     if keep_limit:  # what is kept is the column matrix itself, not a buffer the next call overwrites
-        np.testing.assert_array_equal(saved, im2col.im2col(x, geometry))
+        order = im2col.column_order(x_shape[0], geometry)
+        np.testing.assert_array_equal(saved, im2col.im2col(x, geometry, order))
         im2col.forward(rand(*x_shape, dtype=dtype), w, geometry)
-        np.testing.assert_array_equal(saved, im2col.im2col(x, geometry))
+        np.testing.assert_array_equal(saved, im2col.im2col(x, geometry, order))
     else:
         assert saved is None
     mini, ref = run_both(_conv_both("im2col", **kwargs), *_inputs(x_shape, w_shape, dtype))
     check(mini, ref, dtype, f"im2col, KEEP_LIMIT={keep_limit}")
+
+
+@pytest.mark.parametrize("order", COLUMN_ORDERS.values(), ids=COLUMN_ORDERS.keys())
+def test_im2col_columns_follow_the_definition_and_col2im_is_their_adjoint(order):
+    x_shape, w_shape, kwargs = (3, 4, 7, 8), (2, 2, 3, 2), dict(stride=(2, 1), padding=(1, 2), dilation=(1, 2), groups=2)
+    geometry = conv.conv2d_geometry(x_shape, w_shape, None, **kwargs)
+    (sh, sw), (dh, dw), (oh, ow) = geometry.stride, geometry.dilation, geometry.output_size
+    top, _, left, _ = geometry.padding
+    x = rand(*x_shape, dtype=np.float64)
+    xpad = np.pad(x, [(0, 0), (0, 0), (top, top), (left, left)])
+    n, channels = x_shape[:2]
+    group_channels, kh, kw = w_shape[1:]
+    columns = im2col.im2col(x, geometry, order)
+    assert columns.shape == (2, group_channels * kh * kw, n * oh * ow)
+    for g, c, i, j, b, p, q in np.ndindex(2, group_channels, kh, kw, n, oh, ow):
+        row = (c * kh + i) * kw + j
+        column = (p * ow + q) * n + b if order == im2col.BATCH_INNERMOST else (b * oh + p) * ow + q
+        assert columns[g, row, column] == xpad[b, g * group_channels + c, p * sh + i * dh, q * sw + j * dw]
+    # col2im is the adjoint of im2col: <im2col(x), g> = <x, col2im(g)> for every x and g.
+    grad_columns = rand(*columns.shape, dtype=np.float64)
+    grad_x = im2col.col2im(grad_columns, geometry, x_shape, order)
+    assert grad_x.shape == x_shape
+    np.testing.assert_allclose(np.vdot(columns, grad_columns), np.vdot(x, grad_x), rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "x_shape, w_shape, kwargs, order",
+    [
+        pytest.param((8, 64, 56, 56), (64, 64, 3, 3), dict(padding=1), im2col.SAMPLE_MAJOR, id="vgg_3x3"),
+        pytest.param((16, 128, 28, 28), (128, 128, 3, 3), dict(padding=1), im2col.SAMPLE_MAJOR, id="resnet_3x3"),
+        pytest.param((16, 64, 56, 56), (128, 64, 3, 3), dict(padding=1, stride=2), im2col.BATCH_INNERMOST,
+                     id="resnet_s2_strided"),
+        pytest.param((128, 32, 14, 14), (64, 32, 3, 3), dict(padding=1), im2col.BATCH_INNERMOST, id="cnn_c2"),
+        pytest.param((64, 6, 14, 14), (16, 6, 5, 5), {}, im2col.BATCH_INNERMOST, id="lenet_c2"),
+        pytest.param((1, 6, 14, 14), (16, 6, 5, 5), {}, im2col.SAMPLE_MAJOR, id="lenet_c2_batch1"),
+    ],
+)
+def test_column_order_is_sample_major_when_a_window_row_outruns_the_batch(x_shape, w_shape, kwargs, order):
+    # Output widths 56, 28 (stride 1), 28 (stride 2), 14, 10 and 10 against batches 8, 16, 16, 128, 64 and 1.
+    assert im2col.column_order(x_shape[0], conv.conv2d_geometry(x_shape, w_shape, None, **kwargs)) == order
+
+
+def test_kept_columns_have_their_own_memory_which_is_reused_once_they_are_garbage():
+    x_shape, w_shape = (4, 3, 9, 8), (5, 3, 3, 3)
+    geometry = conv.conv2d_geometry(x_shape, w_shape, None, padding=1)
+    order = im2col.column_order(x_shape[0], geometry)
+    xs = [rand(*x_shape, dtype=np.float32) for _ in range(3)]
+    w = rand(*w_shape, dtype=np.float32)
+    _, first = im2col.forward_saving(xs[0], w, geometry)
+    _, second = im2col.forward_saving(xs[1], w, geometry)  # both alive: two buffers
+    assert not np.shares_memory(first, second)
+    np.testing.assert_array_equal(first, im2col.im2col(xs[0], geometry, order))
+    np.testing.assert_array_equal(second, im2col.im2col(xs[1], geometry, order))
+    address = first.__array_interface__["data"][0]
+    del first  # its buffer goes back to the pool, and the next kept matrix of that size takes it
+    _, third = im2col.forward_saving(xs[2], w, geometry)
+    assert third.__array_interface__["data"][0] == address
+    np.testing.assert_array_equal(third, im2col.im2col(xs[2], geometry, order))
+    np.testing.assert_array_equal(second, im2col.im2col(xs[1], geometry, order))
 
 
 def test_workspace_limit_rejects_non_positive():

@@ -16,7 +16,7 @@ import numpy as np
 from ..functional.conv.geometry import ConvGeometry
 from ..functional.conv.im2col import BATCH_INNERMOST, Im2colGemm
 from ..functional.conv.registry import register_algorithm
-from ..functional.conv.workspace import scratch
+from ..functional.conv.workspace import lend, scratch
 from ..functional.pooling._windows import SlidingWindows
 from . import numba_cpu_kernels as kernels
 from .kernel_arguments import conv_arguments, divisor_plane, kernel_inputs, pool_arguments
@@ -106,16 +106,19 @@ def _im2col(x, geom: ConvGeometry, reuse: bool = False):
     """(n, C, H, W) -> (G, Cg*KH*KW, OH*OW*n); channels are group-major, so the split is free.
 
     ``reuse``: write into this thread's reusable column buffer (valid until its next use, see
-    :mod:`..functional.conv.workspace`) instead of a new array, which for a column matrix of
-    tens of MiB would be page-faulted afresh on every call.
+    :mod:`..functional.conv.workspace`); otherwise into a pooled buffer the caller may keep.
+    A new array of tens of MiB would be page-faulted afresh on every call.
     """
     (x,) = _prepare("conv2d", x)
     batch, channels = x.shape[:2]
     shape = _columns_shape(batch, channels, geom)
-    cols = scratch("columns", shape, x.dtype, np) if reuse else np.empty(shape, dtype=x.dtype)
-    kernels.im2col(x, cols, *conv_arguments(geom)[:-1])
     (kh, kw), (oh, ow) = geom.kernel_size, geom.output_size
-    return cols.reshape(geom.groups, channels // geom.groups * kh * kw, oh * ow * batch)
+
+    def build(cols):
+        kernels.im2col(x, cols, *conv_arguments(geom)[:-1])
+        return cols.reshape(geom.groups, channels // geom.groups * kh * kw, oh * ow * batch)
+
+    return build(scratch("columns", shape, x.dtype, np)) if reuse else lend(shape, x.dtype, np, build)
 
 
 def _col2im(grad_cols, geom: ConvGeometry, input_shape: tuple):

@@ -5,12 +5,19 @@ allocations above its mmap threshold (at most 32 MiB) with new pages from the ke
 time; the first write to each page then faults. On vgg_3x3 (a 58 MiB column matrix) building
 the columns took 17 ms into a fresh array and 6 ms into a reused one. So each thread keeps one
 buffer per role and hands out views of it; a view stays valid until the next request for the
-same role in the same thread, which is all im2col needs (it never keeps a column matrix).
+same role in the same thread, which is all im2col needs for the matrices it does not keep.
+
+The column matrix the forward keeps for the weight gradient outlives the call, so it cannot be
+a scratch view; :func:`lend` gives it a buffer from a pool instead, which takes the buffer back
+once the matrix is garbage. On vgg_3x3 that made a training step (fwd+bwd) 5 % faster than
+keeping a fresh array, whose 58 MiB the kernel zeroes page by page on first write.
 """
 from __future__ import annotations
 
 import math
 import threading
+import weakref
+from typing import Callable, TypeVar
 
 import numpy as np
 
@@ -34,6 +41,34 @@ def scratch(role: str, shape: tuple, dtype, xp):
     return buffer[:size].reshape(shape)
 
 
+T = TypeVar("T")
+
+# Buffers handed back by kept arrays, by (size, dtype): shared by all threads (a list's append
+# and pop are atomic). The pool grows to the most kept arrays ever alive at once, per size.
+_returned: dict[tuple, list] = {}
+
+
+def lend(shape: tuple, dtype, xp, build: Callable[[object], T]) -> T:
+    """``build(buffer)``, on an uninitialised ``xp`` array of ``shape`` that its result may keep.
+
+    The buffer comes from the pool and goes back to it when the array ``build`` returns is
+    garbage. That array (the buffer, or a view of it) must be the only one kept: no other view
+    of the buffer may outlive it. CuPy arrays are not pooled (CuPy pools its memory itself).
+    """
+    if xp is not np:
+        return build(xp.empty(shape, dtype=dtype))
+    key = (math.prod(shape), np.dtype(dtype).str)
+    free = _returned.setdefault(key, [])
+    try:
+        buffer = free.pop()
+    except IndexError:
+        buffer = np.empty(key[0], dtype=dtype)
+    kept = build(buffer.reshape(shape))
+    weakref.finalize(kept, free.append, buffer).atexit = False
+    return kept
+
+
 def release_scratch() -> None:
-    """Free this thread's buffers (they are bounded by the workspace limit, but may be large)."""
+    """Free this thread's buffers and the pool (bounded by the workspace limit, but may be large)."""
     _buffers.arrays.clear()
+    _returned.clear()
