@@ -7,7 +7,7 @@ import pytest
 import minicnn
 import minicnn.nn.functional as F
 from minicnn.functional import conv
-from minicnn.functional.conv import im2col, registry
+from minicnn.functional.conv import im2col, registry, workspace
 from parity import assert_close, check, rand, run_both
 
 # torch warns that it pads a copy of the input for "same" with an even kernel; that is torch's business.
@@ -176,7 +176,8 @@ def test_column_order_is_sample_major_when_a_window_row_outruns_the_batch(x_shap
     assert im2col.column_order(x_shape[0], conv.conv2d_geometry(x_shape, w_shape, None, **kwargs)) == order
 
 
-def test_kept_columns_have_their_own_memory_which_is_reused_once_they_are_garbage():
+def test_kept_columns_have_their_own_memory_which_is_reused_once_they_are_garbage(monkeypatch):
+    monkeypatch.setattr(workspace, "POOL_MIN_BYTES", 0)  # pool even these small matrices
     x_shape, w_shape = (4, 3, 9, 8), (5, 3, 3, 3)
     geometry = conv.conv2d_geometry(x_shape, w_shape, None, padding=1)
     order = im2col.column_order(x_shape[0], geometry)

@@ -122,30 +122,33 @@ def column_order(batch: int, geom: ConvGeometry) -> tuple[int, ...]:
     return SAMPLE_MAJOR if stride_w == 1 and ow > batch else BATCH_INNERMOST
 
 
-def _spatial_index(order: tuple[int, ...], rows: slice, cols: slice) -> tuple[slice, ...]:
-    """Index of a padded array in ``order`` selecting ``rows`` and ``cols`` of every channel and sample."""
-    return tuple(rows if axis == 2 else cols if axis == 3 else slice(None) for axis in order)
+def _batch_split(batch: int, order: tuple[int, ...]) -> tuple[int, int]:
+    """(A, B): the samples before the rows and after the columns, (1, N) batch innermost, (N, 1) sample-major.
+
+    With them every array below has one shape for both orders, the padded input (C, A, Hp, Wp, B)
+    and the columns (C, KH, KW, A, OH, OW, B), and one index selects rows and columns in it.
+    """
+    return (1, batch) if order == BATCH_INNERMOST else (batch, 1)
 
 
 def _padded_input(x, geom: ConvGeometry, order: tuple[int, ...]):
-    """(n, C, H, W) -> the input padded with zeros, its axes in ``order``: (C, Hp, Wp, n) or (C, n, Hp, Wp).
+    """(n, C, H, W) -> (C, A, Hp, Wp, B): the input padded with zeros, in ``order`` (see :func:`_batch_split`).
 
     One transposing copy into this thread's reusable buffer (see :mod:`.workspace`).
     """
     xp = array_module(x)
-    height, width = geom.input_size
+    n, channels, height, width = x.shape
+    before, after = _batch_split(n, order)
     top, _, left, _ = geom.padding
-    padded_shape = (x.shape[0], x.shape[1], *geom.padded_size)
-    padded = scratch("padded_input", tuple(padded_shape[axis] for axis in order), x.dtype, xp)
-    interior = _spatial_index(order[1:], slice(top, top + height), slice(left, left + width))
-    x_in_order = x.transpose(order)
+    padded = scratch("padded_input", (channels, before, *geom.padded_size, after), x.dtype, xp)
+    x_in_order = x.transpose(order).reshape(channels, before, height, width, after)
 
     def lay_out(c: slice):  # the channels c, on one core (see minicnn.functional.parallel)
         if geom.is_padded:
             padded[c].fill(0)
-        padded[(c, *interior)] = x_in_order[c]
+        padded[c, :, top : top + height, left : left + width] = x_in_order[c]
 
-    split_over_cores(lay_out, x.shape[1], padded)
+    split_over_cores(lay_out, channels, padded)
     return padded
 
 
@@ -158,19 +161,16 @@ def im2col(x, geom: ConvGeometry, order: tuple[int, ...] = BATCH_INNERMOST, out=
     xp = array_module(x)
     padded = _padded_input(x, geom, order)
     (sh, sw), (dh, dw) = geom.stride, geom.dilation
-    stride = dict(zip(order, padded.strides))  # in bytes, by the axis of x (0 n, 1 c, 2 h, 3 w)
-    # Each column axis: its length and its step through the padded input. Stepping the output
-    # row p moves SH rows, stepping the tap i (below) moves DH rows.
-    column_axes = {0: (n, stride[0]), 2: (oh, sh * stride[2]), 3: (ow, sw * stride[3])}
-    lengths, steps = zip(*(column_axes[axis] for axis in order[1:]))
-    # A view (only ever read) with windows[c, i, j, *columns] = padded at channel c, row
-    # p*SH + i*DH, column q*SW + j*DW, sample n. Neighbouring windows overlap, so the view aliases
-    # memory; the copy below materialises it exactly once, already in the (rows = (c, i, j),
-    # columns) order of the GEMM.
+    stride_c, stride_a, stride_h, stride_w, stride_b = padded.strides  # in bytes
+    # A view (only ever read) with windows[c, i, j, a, p, q, b] = padded[c, a, p*SH + i*DH, q*SW + j*DW, b]:
+    # stepping the tap i moves DH rows, stepping the output row p moves SH rows. Neighbouring
+    # windows overlap, so the view aliases memory; the copy below materialises it exactly once,
+    # already in the (rows = (c, i, j), columns = (a, p, q, b)) order of the GEMM. Batch
+    # innermost at stride 1, the (q, b) axes are one contiguous run (stride_w == n * stride_b).
     windows = xp.lib.stride_tricks.as_strided(
         padded,
-        shape=(channels, kh, kw, *lengths),
-        strides=(stride[1], dh * stride[2], dw * stride[3], *steps),
+        shape=(channels, kh, kw, padded.shape[1], oh, ow, padded.shape[4]),
+        strides=(stride_c, dh * stride_h, dw * stride_w, stride_a, sh * stride_h, sw * stride_w, stride_b),
     )
     # Channels are group-major (c = g*Cg + c'), so splitting the (C, KH, KW) rows into
     # (G, Cg*KH*KW) is a free reshape of the contiguous copy.
@@ -193,24 +193,23 @@ def col2im(grad_cols, geom: ConvGeometry, input_shape, order: tuple[int, ...] = 
     """
     xp = array_module(grad_cols)
     n, channels, height, width = input_shape
+    before, after = _batch_split(n, order)
     kh, kw = geom.kernel_size
-    oh, ow = geom.output_size
     top, _, left, _ = geom.padding
-    column_lengths = {0: n, 2: oh, 3: ow}
-    grad_windows = grad_cols.reshape(channels, kh, kw, *(column_lengths[axis] for axis in order[1:]))
-    padded_shape = (n, channels, *geom.padded_size)
-    grad_padded = xp.zeros(tuple(padded_shape[axis] for axis in order), dtype=grad_cols.dtype)
+    grad_windows = grad_cols.reshape(channels, kh, kw, before, *geom.output_size, after)
+    grad_padded = xp.zeros((channels, before, *geom.padded_size, after), dtype=grad_cols.dtype)
+    taps = [(i, j, *tap_slice(geom, i, j)[2:]) for i, j in kernel_taps(geom)]  # (i, j, rows, columns)
 
     def accumulate(c: slice):  # the channels c, on one core (see minicnn.functional.parallel)
-        for i, j in kernel_taps(geom):
-            _, _, rows, cols = tap_slice(geom, i, j)  # the tap's (rows, columns) of the padded image
-            grad_padded[(c, *_spatial_index(order[1:], rows, cols))] += grad_windows[c, i, j]
+        for i, j, rows, cols in taps:
+            grad_padded[c, :, rows, cols] += grad_windows[c, i, j]
 
     split_over_cores(accumulate, channels, grad_cols)
-    # The gradient of the zero padding is dropped.
-    interior = _spatial_index(order[1:], slice(top, top + height), slice(left, left + width))
+    # The gradient of the zero padding is dropped; (C, A, H, W, B) -> (C, ..) in order -> (n, C, H, W).
+    interior = grad_padded[:, :, top : top + height, left : left + width]
     inverse = tuple(order.index(axis) for axis in range(4))
-    return grad_padded[(slice(None), *interior)].transpose(inverse)
+    in_order = tuple(input_shape[axis] for axis in order)
+    return interior.reshape(in_order).transpose(inverse)
 
 
 def _columns(x, geom: ConvGeometry, order: tuple[int, ...]):

@@ -21,6 +21,8 @@ from typing import Callable, TypeVar
 
 import numpy as np
 
+from ...allocator import MMAP_THRESHOLD
+
 
 class _Buffers(threading.local):
     def __init__(self):
@@ -47,22 +49,28 @@ T = TypeVar("T")
 # and pop are atomic). The pool grows to the most kept arrays ever alive at once, per size.
 _returned: dict[tuple, list] = {}
 
+# Smaller arrays are not pooled: glibc serves them from the heap, whose freed pages it reuses
+# (see minicnn.allocator), so they cost no page faults and pooling would only add its overhead.
+POOL_MIN_BYTES = MMAP_THRESHOLD
+
 
 def lend(shape: tuple, dtype, xp, build: Callable[[object], T]) -> T:
     """``build(buffer)``, on an uninitialised ``xp`` array of ``shape`` that its result may keep.
 
     The buffer comes from the pool and goes back to it when the array ``build`` returns is
     garbage. That array (the buffer, or a view of it) must be the only one kept: no other view
-    of the buffer may outlive it. CuPy arrays are not pooled (CuPy pools its memory itself).
+    of the buffer may outlive it. Arrays under :data:`POOL_MIN_BYTES` are not pooled, nor are
+    CuPy arrays (CuPy pools its memory itself).
     """
-    if xp is not np:
+    size, dtype = math.prod(shape), np.dtype(dtype)
+    if xp is not np or size * dtype.itemsize < POOL_MIN_BYTES:
         return build(xp.empty(shape, dtype=dtype))
-    key = (math.prod(shape), np.dtype(dtype).str)
+    key = (size, dtype.str)
     free = _returned.setdefault(key, [])
     try:
         buffer = free.pop()
     except IndexError:
-        buffer = np.empty(key[0], dtype=dtype)
+        buffer = np.empty(size, dtype=dtype)
     kept = build(buffer.reshape(shape))
     weakref.finalize(kept, free.append, buffer).atexit = False
     return kept
