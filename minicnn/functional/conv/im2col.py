@@ -27,7 +27,8 @@ laid out in it, channel first:
   forward runs 18 % faster this way, fwd+bwd 10 %; on resnet_3x3 9 %.
 
 :func:`column_order` picks sample-major when a window row of one sample is longer than the
-batch (and contiguous: stride 1), batch innermost otherwise. The Numba kernels use the batch
+batch (and contiguous: stride 1), batch innermost otherwise. The code handles both as one
+shape, (C, A, Hp, Wp, B): the batch is A and B is 1 (sample-major), or the other way round. The Numba kernels use the batch
 innermost order (their inner loops vectorise over the same long runs); the CUDA kernels use
 sample-major, in which each sample's output plane is contiguous. :class:`Im2colGemm` takes
 either.
