@@ -28,10 +28,10 @@ laid out in it, channel first:
 
 :func:`column_order` picks sample-major when a window row of one sample is longer than the
 batch (and contiguous: stride 1), batch innermost otherwise. The code handles both as one
-shape, (C, A, Hp, Wp, B): the batch is A and B is 1 (sample-major), or the other way round. The Numba kernels use the batch
-innermost order (their inner loops vectorise over the same long runs); the CUDA kernels use
-sample-major, in which each sample's output plane is contiguous. :class:`Im2colGemm` takes
-either.
+shape, (C, A, Hp, Wp, B): the batch is A and B is 1 (sample-major), or the other way round.
+The Numba kernels use the batch innermost order (their inner loops vectorise over the same
+long runs); the CUDA kernels use sample-major, in which each sample's output plane is
+contiguous. :class:`Im2colGemm` takes either.
 
 Backward. The GEMM's gradients are GEMMs again: dW_g = dY_g @ cols[g]^T and
 dcols[g] = W_g^T @ dY_g. dcols then goes back to the input shape by col2im.
