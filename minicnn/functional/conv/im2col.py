@@ -132,6 +132,12 @@ def _batch_split(batch: int, order: tuple[int, ...]) -> tuple[int, int]:
     return (1, batch) if order == BATCH_INNERMOST else (batch, 1)
 
 
+def _as_nchw(array, nchw_shape: tuple[int, ...], order: tuple[int, ...]):
+    """An array holding the (N, C, H, W) axes in ``order`` (any reshape of that), as an (N, C, H, W) view."""
+    inverse = tuple(order.index(axis) for axis in range(4))
+    return array.reshape([nchw_shape[axis] for axis in order]).transpose(inverse)
+
+
 def _padded_input(x, geom: ConvGeometry, order: tuple[int, ...]):
     """(n, C, H, W) -> (C, A, Hp, Wp, B): the input padded with zeros, in ``order`` (see :func:`_batch_split`).
 
@@ -206,11 +212,8 @@ def col2im(grad_cols, geom: ConvGeometry, input_shape, order: tuple[int, ...] = 
             grad_padded[c, :, rows, cols] += grad_windows[c, i, j]
 
     split_over_cores(accumulate, channels, grad_cols)
-    # The gradient of the zero padding is dropped; (C, A, H, W, B) -> (C, ..) in order -> (n, C, H, W).
-    interior = grad_padded[:, :, top : top + height, left : left + width]
-    inverse = tuple(order.index(axis) for axis in range(4))
-    in_order = tuple(input_shape[axis] for axis in order)
-    return interior.reshape(in_order).transpose(inverse)
+    # The gradient of the zero padding is dropped.
+    return _as_nchw(grad_padded[:, :, top : top + height, left : left + width], input_shape, order)
 
 
 def _columns(x, geom: ConvGeometry, order: tuple[int, ...]):
@@ -228,9 +231,7 @@ def _kept_columns(x, geom: ConvGeometry, order: tuple[int, ...]):
 def _output_from_columns(y_cols, n: int, geom: ConvGeometry, order: tuple[int, ...]):
     """(G, Co/G, columns) -> (n, G*Co/G, OH, OW): the GEMM's result back to NCHW (a view)."""
     groups, per_group = y_cols.shape[:2]
-    nchw = (n, groups * per_group, *geom.output_size)
-    inverse = tuple(order.index(axis) for axis in range(4))
-    return y_cols.reshape([nchw[axis] for axis in order]).transpose(inverse)
+    return _as_nchw(y_cols, (n, groups * per_group, *geom.output_size), order)
 
 
 def _columns_from_output(grad_y, order: tuple[int, ...]):
