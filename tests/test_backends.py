@@ -17,7 +17,8 @@ import pytest
 import minicnn
 import minicnn.nn.functional as F
 from minicnn import backends
-from minicnn.backends import kernels, selection
+from minicnn.backends import registry as implementations
+from minicnn.backends import selection
 from minicnn.backends.availability import backend_devices
 from minicnn.functional.conv import direct, registry
 from parity import check, rand, run_both
@@ -61,11 +62,18 @@ def _sweep(cases: list, algorithms: bool = False) -> list:
         variants = [()]
         if algorithms:
             on_cpu = backend_devices(name) == ("cpu",)
-            names = registry.specialised_algorithms(name) if on_cpu else registry.available_algorithms()
+            names = implementations.own_algorithms("conv2d", name) if on_cpu else registry.available_algorithms()
             variants = [(algorithm,) for algorithm in names]
         params += [pytest.param(name, *variant, *case.values, id="-".join([name, *variant, case.id]))
-                   for variant in variants for case in cases]
+                   for variant in variants for case in cases if not variant or _computes(name, *variant, case)]
     return params
+
+
+def _computes(backend: str, algorithm: str, case) -> bool:
+    """Whether ``algorithm`` on ``backend`` computes the conv case's geometry (winograd: 3x3 stride 1 only)."""
+    x_shape, w_shape, kwargs = case.values
+    geometry = F.conv.conv2d_geometry(x_shape, w_shape, None, **kwargs)
+    return registry.algorithm_supports(registry.get_algorithm(algorithm, backend), geometry)
 
 
 def _as_params(cases: dict) -> list:
@@ -178,7 +186,7 @@ from minicnn.backends import get_backend, select_backend
 from minicnn.functional.conv import get_algorithm
 print(get_backend(), select_backend("conv2d", np.zeros(1)), type(get_algorithm("direct", get_backend())).__module__)
 """
-    assert _run_python(code, MINICNN_BACKEND="numba") == "numba numba minicnn.backends.numba_cpu"
+    assert _run_python(code, MINICNN_BACKEND="numba") == "numba numba minicnn.tuned.numba"
 
 
 # ---------------------------------------------------------------------------- selection
@@ -266,13 +274,12 @@ def numba_required():
 
 
 @pytest.fixture
-def conv_spy(monkeypatch, numba_required):
-    """A spy registered as numba's "direct", in a copy of the registry restored afterwards."""
-    registry.specialised_algorithms("numba")  # load numba's own registrations first
-    monkeypatch.setattr(registry, "_SPECIALISED", dict(registry._SPECIALISED))
-    spy = _Spy(direct)
-    registry.register_algorithm("direct", spy, backend="numba")
-    return spy
+def conv_spy(numba_required):
+    """A spy registered as numba's "direct", in a registry restored afterwards."""
+    with implementations.snapshot():
+        spy = _Spy(direct)
+        registry.register_algorithm("direct", spy, backend="numba")
+        yield spy
 
 
 def test_registry_specialises_per_backend_and_falls_back_to_the_generic(conv_spy):
@@ -309,21 +316,31 @@ def test_numba_as_the_default_runs_numpys_blas_on_one_thread_until_it_stops_bein
         assert set(blas_threads()) == {2}
 
 
-def test_numba_specialises_direct_and_im2col(numba_required):
-    assert set(registry.specialised_algorithms("numba")) == {"direct", "im2col"}
-    assert registry.specialised_algorithms("numpy") == ()
+def test_each_backend_registers_what_its_package_implements(numba_required):
+    """The one registry lists, per backend, the (op, algorithm) pairs it computes with its own code."""
+    pairs = {(entry.op, entry.algorithm) for entry in backends.implementations("numba")}
+    assert pairs == {("conv2d", "direct"), ("conv2d", "im2col"), ("conv2d", "winograd"),
+                     ("max_pool2d", "direct"), ("avg_pool2d", "direct")}
+    assert {(entry.op, entry.algorithm) for entry in backends.implementations("numpy")} == {
+        ("conv2d", "im2col"), ("conv2d", "winograd")}
+    with pytest.raises(ValueError, match="unknown backend 'tpu'"):
+        backends.implementations("tpu")
 
 
-def test_pooling_uses_the_backends_kernel_where_it_has_one(monkeypatch, numba_required):
-    real = kernels.find_kernel("max_pool2d", "numba")
-    monkeypatch.setattr(kernels, "_KERNELS", dict(kernels._KERNELS))
-    spy = _Spy(real)
-    backends.register_kernel("max_pool2d", "numba", spy)
-    x = minicnn.tensor(rand(1, 2, 6, 6), requires_grad=True)
-    F.max_pool2d(x, 2).sum().backward()
-    assert spy.calls == []
-    with backends.use_backend("numba"):
-        y = F.max_pool2d(x, 2)
-    y.sum().backward()
-    assert spy.calls == ["forward", "backward"]
-    assert kernels.find_kernel("max_pool2d", "numpy") is None
+@pytest.mark.parametrize("op", ["max_pool2d", "avg_pool2d"])
+def test_pooling_backend_reaches_the_backends_implementation(op, numba_required):
+    """Pooling's backend= (per call) and the process default both reach the registered implementation."""
+    pool = getattr(F, op)
+    with implementations.snapshot():
+        spy = _Spy(implementations.own(op, "direct", "numba"))
+        implementations.register(op, "direct", spy, backend="numba")
+        x = minicnn.tensor(rand(1, 2, 6, 6), requires_grad=True)
+        pool(x, 2).sum().backward()  # default backend numpy: the reference
+        assert spy.calls == []
+        pool(x, 2, backend="numba").sum().backward()
+        assert spy.calls == ["forward", "backward"]
+        with backends.use_backend("numba"):
+            y = pool(x, 2)
+        y.sum().backward()  # after the block: the backward still belongs to the forward's implementation
+        assert spy.calls == ["forward", "backward"] * 2
+    assert implementations.lookup(op, "direct", "numpy") is implementations.reference(op, "direct")

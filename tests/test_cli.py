@@ -345,7 +345,7 @@ def test_debug_shows_the_traceback(tmp_path, flag, env):
 
 def test_download_accepts_every_dataset_its_errors_point_to(tmp_path):
     """A missing data set says `minicnn download NAME`; NAME must be a choice of that command."""
-    from minicnn.cli import DOWNLOADABLE
+    from minicnn.training.commands import DOWNLOADABLE
     from minicnn.vision import datasets
 
     for dataset in (datasets.MNIST, datasets.FashionMNIST):

@@ -7,7 +7,9 @@ import pytest
 import minicnn
 import minicnn.nn.functional as F
 from minicnn.functional import conv
-from minicnn.functional.conv import im2col, registry, workspace
+from minicnn.backends import registry
+from minicnn.geometry import output_length
+from minicnn.tuned.numpy import im2col, workspace
 from parity import assert_close, check, rand, run_both
 
 # torch warns that it pads a copy of the input for "same" with an even kernel; that is torch's business.
@@ -254,12 +256,12 @@ class _SpyAlgorithm:
 
 
 @pytest.fixture
-def spy(monkeypatch):
+def spy():
     """A spy registered (one line, as a new algorithm would be) in a registry restored afterwards."""
-    monkeypatch.setattr(registry, "_ALGORITHMS", dict(registry._ALGORITHMS))
-    algorithm = _SpyAlgorithm()
-    conv.register_algorithm("spy", algorithm)
-    return algorithm
+    with registry.snapshot():
+        algorithm = _SpyAlgorithm()
+        conv.register_algorithm("spy", algorithm)
+        yield algorithm
 
 
 def test_default_algorithm_setter_and_context_manager(spy):
@@ -311,7 +313,7 @@ def test_same_padding_is_asymmetric_like_torch():
 def test_output_size_formula_by_hand():
     # Rows: 10 + 1 + 1 = 12 padded, kernel 3 dilated by 2 spans 5, stride 3: windows start at
     # 0, 3, 6 (6 + 5 <= 12; 9 + 5 > 12) -> 3. Columns: 4 + 2 = 6 padded, kernel 1: starts 0, 3 -> 2.
-    assert conv.geometry.output_length(10, 2, 3, 3, 2) == 3
+    assert output_length(10, 2, 3, 3, 2) == 3
     geometry = conv.conv2d_geometry((1, 1, 10, 4), (1, 1, 3, 1), None, stride=3, padding=1, dilation=2)
     assert geometry.output_size == (3, 2)
 

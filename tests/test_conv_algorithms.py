@@ -15,7 +15,10 @@ import minicnn
 import minicnn.nn.functional as F
 from minicnn.backends import select_backend, use_backend
 from minicnn.functional import conv
-from minicnn.functional.conv import auto, direct, im2col, registry, winograd
+from minicnn.backends import registry as implementations
+from minicnn.functional.conv import auto, direct, registry, winograd
+from minicnn.tuned.numpy import im2col
+from minicnn.tuned.numpy import winograd as tuned_winograd
 from parity import check, rand, run_both
 from test_conv import CASES, _conv_both, _inputs
 
@@ -25,9 +28,11 @@ pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same'")
 
 @pytest.fixture(autouse=True)
 def fresh_auto_cache():
-    """Every test starts and ends with an empty auto cache, so no test sees another's choices."""
+    """Every test starts and ends with an empty auto cache, so no test sees another's choices, and
+    any algorithm a test registers is gone after it."""
     conv.clear_auto_cache()
-    yield
+    with implementations.snapshot():
+        yield
     conv.clear_auto_cache()
 
 
@@ -129,10 +134,10 @@ def test_winograd_transform_additions_equal_the_matrix_product(matrix):
     """The transforms skip zeros and turn ±1 into additions: against the plain matrix product,
     along the first axis and as the two-sided sandwich (an array of 8 MiB is split over the cores)."""
     rows = rand(matrix.shape[1], 3, 5, 2)
-    np.testing.assert_allclose(winograd._combine_rows(matrix, rows), np.tensordot(matrix, rows, axes=1),
+    np.testing.assert_allclose(tuned_winograd._combine_rows(matrix, rows), np.tensordot(matrix, rows, axes=1),
                                rtol=1e-12, atol=1e-12)
     tiles = rand(matrix.shape[1], matrix.shape[1], 64, 1000)
-    np.testing.assert_allclose(winograd._sandwich(matrix, tiles), np.einsum("ia,ab...,jb->ij...", matrix, tiles, matrix),
+    np.testing.assert_allclose(tuned_winograd._sandwich(matrix, tiles), np.einsum("ia,ab...,jb->ij...", matrix, tiles, matrix),
                                rtol=1e-12, atol=1e-12)
 
 
@@ -140,8 +145,8 @@ def test_winograd_input_transform_is_b_t_d_b_of_every_overlapping_tile():
     """The separable, parity-split input transform against B^T d B computed tile by tile."""
     x = rand(2, 3, 5, 6)
     padding, output_size = (1, 0, 2, 1), (4, 7)  # odd output rows: the last tile reads extra zeros
-    v = winograd._transformed_input(x, 1, padding, output_size)
-    th, tw = winograd._tile_counts(output_size)
+    v = tuned_winograd._transformed_input(x, 1, padding, output_size)
+    th, tw = winograd.tile_counts(output_size)
     padded = np.pad(x, ((0, 0), (0, 0), (1, 2 * th + 2 - 5 - 1), (2, 2 * tw + 2 - 6 - 2)))
     b_t = winograd.B_T
     want = np.empty((4, 4, 3, 2, th, tw))
@@ -282,7 +287,8 @@ class _FakeTimedAlgorithm:
 
 def _only_fake_timed_algorithms(monkeypatch, *algorithms: _FakeTimedAlgorithm) -> None:
     """Register ``algorithms`` (and auto) as the only ones, timed by their made-up seconds."""
-    monkeypatch.setattr(registry, "_ALGORITHMS", {})
+    for name in conv.available_algorithms():
+        implementations.unregister("conv2d", name)
     for algorithm in algorithms:
         conv.register_algorithm(algorithm.name, algorithm)
     conv.register_algorithm("auto", auto)
@@ -349,8 +355,11 @@ def test_auto_times_the_selected_backends_own_implementation(monkeypatch):
     log = []
     generic = _FakeTimedAlgorithm("generic", forward_seconds=1.0, backward_seconds=1.0, log=log)
     numpy_own = _FakeTimedAlgorithm("numpy_own", forward_seconds=1.0, backward_seconds=1.0, log=log)
-    monkeypatch.setattr(registry, "_ALGORITHMS", {"only": generic, "auto": auto})
-    monkeypatch.setattr(registry, "_SPECIALISED", {("only", "numpy"): numpy_own})
+    for name in conv.available_algorithms():
+        if name != "auto":
+            implementations.unregister("conv2d", name)
+    conv.register_algorithm("only", generic)
+    conv.register_algorithm("only", numpy_own, backend="numpy")
 
     def one_second(runs, array):
         for run in runs.values():

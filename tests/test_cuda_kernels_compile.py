@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from minicnn.backends.cuda_sources import C_TYPES, SOURCES, kernel_directory
+from minicnn.tuned.gpu.sources import C_TYPES, SOURCES, kernel_directory
 
 KERNELS = kernel_directory()
 NVCC = shutil.which("nvcc") or next((str(p) for p in Path("/usr/local").glob("cuda*/bin/nvcc")), None)

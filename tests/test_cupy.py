@@ -14,9 +14,9 @@ import minicnn
 import minicnn.nn as nn
 import minicnn.nn.functional as F
 from minicnn import backends, optim
-from minicnn.backends import cuda_launch
+from minicnn.tuned.gpu import launch as cuda_launch
 from minicnn.backends.availability import backend_devices
-from minicnn.backends.cuda_sources import C_TYPES, SOURCES
+from minicnn.tuned.gpu.sources import C_TYPES, SOURCES
 from parity import assert_close, check, rand, run_both, to_numpy
 from test_backends import on_device
 
@@ -65,7 +65,7 @@ def test_module_to_cuda_moves_every_parameter_and_buffer():
 
 @pytest.mark.parametrize("source", sorted(SOURCES))
 def test_every_kernel_compiles_with_nvrtc(source):
-    from minicnn.backends import cupy_backend
+    from minicnn.tuned import cupy as cupy_backend
 
     module = cupy_backend._module(source)
     for kernel in SOURCES[source]:

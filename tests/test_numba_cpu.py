@@ -14,7 +14,8 @@ import torch.nn.functional as tF
 import minicnn
 import minicnn.nn.functional as F
 from minicnn import backends
-from minicnn.functional.conv import conv2d_geometry, im2col
+from minicnn.functional.conv import conv2d_geometry
+from minicnn.tuned.numpy import im2col
 from minicnn.functional.conv.registry import get_algorithm
 from parity import assert_close, check, rand, run_both
 from test_pooling import (
@@ -28,7 +29,8 @@ usable, why = backends.available()["numba"]
 if not usable:
     pytest.skip(f"backend 'numba' is not available here: {why}", allow_module_level=True)
 
-from minicnn.backends import numba_cpu, numba_cpu_kernels  # noqa: E402  (imports numba)
+from minicnn.tuned import numba as numba_cpu  # noqa: E402  (imports numba)
+from minicnn.tuned.numba import kernels as numba_cpu_kernels  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same'")
 

@@ -19,7 +19,7 @@ import pytest  # noqa: E402
 
 import minicnn  # noqa: E402
 from minicnn import backends  # noqa: E402
-from minicnn.backends import cuda_launch  # noqa: E402
+from minicnn.tuned.gpu import launch as cuda_launch  # noqa: E402
 from minicnn.backends.availability import backend_devices  # noqa: E402
 from parity import check, rand, run_both  # noqa: E402
 from test_backends import on_device  # noqa: E402

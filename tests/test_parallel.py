@@ -1,8 +1,8 @@
-"""minicnn.functional.parallel: a large NumPy copy split over the cores covers every row once."""
+"""minicnn.tuned.numpy.parallel: a large NumPy copy split over the cores covers every row once."""
 import numpy as np
 import pytest
 
-from minicnn.functional import parallel
+from minicnn.tuned.numpy import parallel
 
 
 @pytest.mark.parametrize("cores", [1, 2, 3])

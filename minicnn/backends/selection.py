@@ -25,8 +25,9 @@ default. A per-call ``backend="numba"`` leaves the threads alone.
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
+from . import registry
 from .arrays import device_of
 from .availability import BACKEND_NAMES, backend_devices, environment_backend, probe
 
@@ -52,9 +53,23 @@ def _share_cores(backend: str) -> None:
         _blas_limit = None
 
 
-def available() -> dict[str, tuple[bool, str]]:
-    """For each backend name: (usable here, what it runs on — or why it cannot run here)."""
-    return {name: probe(name) for name in BACKEND_NAMES}
+class BackendStatus(NamedTuple):
+    """What :func:`available` says of one backend; unpacks as ``usable, reason``."""
+
+    usable: bool
+    reason: str  # what it runs on, or why it cannot run here
+
+
+def available() -> dict[str, BackendStatus]:
+    """For each backend name: whether it is usable here, and what it runs on — or why not."""
+    return {name: BackendStatus(*probe(name)) for name in BACKEND_NAMES}
+
+
+def implementations(backend: str) -> tuple[registry.Entry, ...]:
+    """The (op, algorithm) pairs a usable ``backend`` computes with its own code, from the registry
+    (loading the backend); every other pair runs the reference on its arrays."""
+    _check_usable(backend, "implementations")
+    return registry.entries(backend)
 
 
 def _check_usable(name: str, where: str) -> None:

@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator, Sequence, Union
 
 import numpy as np
 
-from ..functional.conv.geometry import ConvGeometry, conv2d_geometry
+from ..geometry import ConvGeometry, conv2d_geometry
 from .implementations import Implementation, backend_implementations, conv2d_implementations
 from .layers import STANDARD_LAYERS, STANDARD_POOLS, ConvLayer, LeNetStep, PoolLayer, conv_flops
 

@@ -9,7 +9,7 @@ conv2d algorithm here, side by side with torch (CPU, and CUDA when present), in 
 
 Prints the machine summary (BLAS, OPENBLAS_CORETYPE, measured GEMM peaks) and a table: median
 time, IQR, GFLOP/s, % of the GEMM peak, time relative to torch and, with ``--compare``, to an
-earlier run. Importing this module registers the command with :func:`minicnn.cli.command`.
+earlier run. Importing this module registers the command with :func:`minicnn.commands.command`.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from pathlib import Path
 from types import ModuleType
 
 from ..backends import available
-from ..cli import command
+from ..commands import command
 from ..functional.conv.registry import available_algorithms
 from .cases import OPS, BenchPlan, build_cases
 from .implementations import benchmarked_backends, check_algorithms, optional_torch, torch_devices

@@ -19,12 +19,11 @@ from typing import Any, ContextManager, Sequence
 import numpy as np
 
 from .. import backends
+from ..backends import registry
 from ..backends.availability import backend_devices, numba_cuda_simulated
 from ..backends.selection import REFERENCE_BACKEND
-from ..functional.conv.geometry import ConvGeometry
-from ..functional.conv.registry import (
-    applicable_algorithms, available_algorithms, specialised_algorithms,
-)
+from ..functional.conv.registry import applicable_algorithms, available_algorithms
+from ..geometry import ConvGeometry
 
 # "auto" times the algorithms of the backend it runs under and keeps the fastest, so it is a
 # different measurement on every backend even where that backend specialises nothing of its own.
@@ -151,12 +150,12 @@ def _distinct_on(backend: str, algorithm: str) -> bool:
     """Whether ``algorithm`` on ``backend`` computes differently from every other pair measured.
 
     A device's reference backend (numpy, cupy) runs every algorithm. Another backend (numba)
-    adds only the algorithms it specialises with its own kernels: for the rest it runs the
-    reference backend's generic code, a duplicate measurement.
+    adds only the algorithms it registered its own implementations for: for the rest it runs the
+    references, a duplicate measurement.
     """
     if backend in REFERENCE_BACKEND.values() or algorithm in TUNING_ALGORITHMS:
         return True
-    return algorithm in specialised_algorithms(backend)
+    return algorithm in registry.own_algorithms("conv2d", backend)
 
 
 def minicnn_device(backend: str) -> str:

@@ -5,7 +5,7 @@
     minicnn summary --model lenet5 [--input-size 1,28,28]
     minicnn visualize kernels | filters | feature-maps | grad-cam [--out x.png] [--size 800x600]
 
-Importing this module registers them with :func:`minicnn.cli.command` (cli.py imports it).
+Importing this module registers them with :func:`minicnn.commands.command` (cli.py imports it).
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import argparse
 from pathlib import Path
 from typing import Callable
 
-from ..cli import command
+from ..commands import command
 from ..functional.conv import available_algorithms
 from ..models import get_model, list_models
 from . import visualize

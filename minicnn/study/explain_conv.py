@@ -17,11 +17,11 @@ import numpy as np
 
 from .. import functional as F
 from ..functional.conv import get_default_algorithm
-from ..functional.conv.geometry import ConvGeometry, conv2d_geometry
+from ..geometry import ConvGeometry, conv2d_geometry
 # im2col's column builder is what the im2col algorithm multiplies by; showing it (rather
 # than a copy of its index arithmetic) is the point of this tool.
 from ..functional.conv.im2col import im2col as im2col_columns
-from ..functional.conv.windows import pad_input
+from ..geometry import pad_input
 from ..tensor import Tensor
 from .costs import conv2d_multiply_adds, flops
 from .grids import (

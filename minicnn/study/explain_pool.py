@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import functional as F
 from ..functional.pooling._arguments import sliding_windows
-from ..functional.pooling._windows import SlidingWindows
+from ..geometry import SlidingWindows
 from ..functional.pooling.avg_pool import _divisors as avg_pool_divisors
 from ..tensor import Tensor
 from .grids import (

@@ -20,7 +20,8 @@ from typing import Callable
 
 import numpy as np
 
-from .. import manual_seed, nn
+from .. import nn
+from ..random import manual_seed
 from ..autograd import no_grad
 from ..creation import from_numpy
 from ..models import get_model

@@ -1,9 +1,12 @@
 """conv2d with torch's signature, computed by a choice of algorithms.
 
-``conv2d`` validates its arguments once (:mod:`.geometry`), picks a backend
+``conv2d`` validates its arguments once (:mod:`minicnn.geometry`), picks a backend
 (:func:`minicnn.backends.select_backend`; ``backend=`` or the process default) and an algorithm
-from the registry (:mod:`.registry`; ``algorithm=`` or the process default) — the backend's own
-kernels for that algorithm where it has them — and records one autograd node, :class:`Conv2dFunction`. The algorithms live side by side, each with its backward next
+(``algorithm=`` or the process default, :mod:`.registry`), looks up what computes that pair in
+the one registry — the backend's own implementation where it has one (:mod:`minicnn.tuned`),
+else the reference here — and records one autograd node, :class:`Conv2dFunction`.
+
+The reference algorithms live side by side, each the textbook version with its backward next
 to its forward:
 
 - ``im2col`` (:mod:`.im2col`): copy the receptive fields into a column matrix, one GEMM.
@@ -16,12 +19,11 @@ from __future__ import annotations
 
 from ...autograd import Function, is_grad_enabled
 from ...backends import select_backend
+from ...geometry import ConvGeometry, check_dtypes_and_devices, check_input_dim, conv2d_geometry
 from ...tensor import Tensor
 from . import auto, direct, fft, im2col, winograd
-from .geometry import ConvGeometry, check_dtypes_and_devices, check_input_dim, conv2d_geometry
 # Re-exported so that minicnn's top level (and users) find the knobs here.
 from .auto import auto_choices, clear_auto_cache  # noqa: F401
-from .im2col import get_workspace_limit, set_workspace_limit  # noqa: F401
 from .registry import (  # noqa: F401
     ConvAlgorithm, available_algorithms, conv_algorithm, get_algorithm, get_default_algorithm,
     register_algorithm, set_default_algorithm,

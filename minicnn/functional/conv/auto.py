@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ...backends import array_module, device_of, select_backend
-from .geometry import ConvGeometry
+from ...geometry import ConvGeometry
 from .registry import ConvAlgorithm, applicable_algorithms, get_algorithm
 
 TIMED_RUNS = 3  # rounds after one warm-up run; a candidate's best round is its time

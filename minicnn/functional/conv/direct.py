@@ -7,7 +7,7 @@ g*Co … g*Co + Co-1, with Cg = C/G and Co = C_out/G):
                            w[g*Co + o, c, i, j] * xpad[n, g*Cg + c, p*SH + i*DH, q*SW + j*DW]
 
 Take the sum over the taps (i, j) last. For one fixed tap, the inputs it reads for all output
-pixels form one strided slice of the padded input (see ``windows.tap_slice``), and the sum
+pixels form one strided slice of the padded input (see ``geometry.taps.tap_slice``), and the sum
 over c is a matrix product of the tap's (Co, Cg) weight matrix with that slice. So the
 convolution is KH*KW small GEMMs over channels, each for the whole batch, added up:
 
@@ -18,9 +18,8 @@ The backward runs the same loop over taps with the products transposed.
 """
 from __future__ import annotations
 
-from ...backends import array_module
-from .geometry import ConvGeometry
-from .windows import crop_padding, kernel_taps, pad_input, tap_slice
+from ...backends.arrays import array_module
+from ...geometry import ConvGeometry, crop_padding, kernel_taps, pad_input, tap_slice
 
 
 def _weight_taps(w, groups: int):

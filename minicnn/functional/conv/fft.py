@@ -45,9 +45,8 @@ of the padded image size, even for a tiny kernel, and complex GEMMs cost 4 real 
 """
 from __future__ import annotations
 
-from ...backends import array_module
-from .geometry import ConvGeometry
-from .windows import crop_padding, pad_input, tap_slice
+from ...backends.arrays import array_module
+from ...geometry import ConvGeometry, crop_padding, pad_input, tap_slice
 
 
 def _dilated_kernel(w, dilation: tuple[int, int]):

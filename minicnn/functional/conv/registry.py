@@ -1,28 +1,28 @@
-"""Which algorithm computes conv2d: a registry of names, and the process-wide default.
+"""conv2d's algorithms: its names in the one registry, and the process-wide default.
 
 An algorithm is anything with the two functions below (a module is fine), working on raw
-batched arrays with a validated :class:`~.geometry.ConvGeometry`; bias is not its business.
-Adding one (fft, winograd, a Numba or CuPy kernel) is a single ``register_algorithm`` call.
-An algorithm that computes only some geometries (winograd: 3x3 kernels at stride 1) also has a
+batched arrays with a validated :class:`~minicnn.geometry.ConvGeometry`; bias is not its
+business. Adding one is a module and a single ``register_algorithm`` call. An algorithm that
+computes only some geometries (winograd: 3x3 kernels at stride 1) also has a
 ``supports(geom) -> bool``; one without it computes every geometry (im2col, direct, fft).
-An algorithm whose backward can reuse something its forward computed (im2col: the column
-matrix) also has ``forward_saving(x, w, geom) -> (y, saved)``; conv2d calls it instead of
-``forward`` when a weight gradient will be needed, and passes a ``saved`` that is not None
+An algorithm whose backward can reuse something its forward computed (the tuned im2col: the
+column matrix) also has ``forward_saving(x, w, geom) -> (y, saved)``; conv2d calls it instead
+of ``forward`` when a weight gradient will be needed, and passes a ``saved`` that is not None
 back as ``backward(..., saved=saved)``.
 
-Backends: the algorithm registered under a plain name is the generic one, written against
-``xp``, that computes on every backend. A backend may specialise a name with its own kernels,
-``register_algorithm("direct", numba_direct, backend="numba")``; :func:`get_algorithm` then
-returns the specialisation for that backend and the generic implementation everywhere else.
-Backends register their specialisations when first loaded (:func:`minicnn.backends.load_backend`).
+Which implementation of a name runs is the registry's one rule
+(:func:`minicnn.backends.registry.lookup`): the selected backend's own, else the reference
+registered here by :mod:`minicnn.functional.conv`.
 """
 from __future__ import annotations
 
 import contextlib
 from typing import Any, Iterator, Protocol
 
-from ...backends import load_backend
-from .geometry import ConvGeometry
+from ...backends import registry
+from ...geometry import ConvGeometry
+
+OP = "conv2d"
 
 
 class ConvAlgorithm(Protocol):
@@ -35,30 +35,17 @@ class ConvAlgorithm(Protocol):
         """grad_y (N, C_out, OH, OW) -> (grad_x or None, grad_w or None)."""
 
 
-_ALGORITHMS: dict[str, ConvAlgorithm] = {}  # the generic implementations, by name
-_SPECIALISED: dict[tuple[str, str], ConvAlgorithm] = {}  # (name, backend) -> that backend's own
 _default_algorithm = "im2col"
 
 
 def register_algorithm(name: str, algorithm: ConvAlgorithm, backend: str | None = None) -> None:
-    """Make ``algorithm`` selectable as ``conv2d(..., algorithm=name)``.
-
-    With ``backend``, it specialises the generic algorithm ``name`` for that backend only.
-    """
-    if backend is None:
-        _ALGORITHMS[name] = algorithm
-    else:
-        _SPECIALISED[(name, backend)] = algorithm
+    """Make ``algorithm`` selectable as ``conv2d(..., algorithm=name)``: the reference of ``name``,
+    or with ``backend`` that backend's own implementation of it."""
+    registry.register(OP, name, algorithm, backend)
 
 
 def available_algorithms() -> tuple[str, ...]:
-    return tuple(_ALGORITHMS)
-
-
-def specialised_algorithms(backend: str) -> tuple[str, ...]:
-    """Names of the algorithms that ``backend`` computes with its own kernels (loads it)."""
-    load_backend(backend)
-    return tuple(name for name, owner in _SPECIALISED if owner == backend)
+    return registry.algorithms(OP)
 
 
 def algorithm_supports(algorithm: ConvAlgorithm, geom: ConvGeometry) -> bool:
@@ -69,30 +56,21 @@ def algorithm_supports(algorithm: ConvAlgorithm, geom: ConvGeometry) -> bool:
 
 def applicable_algorithms(geom: ConvGeometry, backend: str | None = None) -> tuple[str, ...]:
     """Names of the algorithms whose implementation for ``backend`` can compute ``geom``, in registration order."""
-    return tuple(name for name in _ALGORITHMS if algorithm_supports(get_algorithm(name, backend), geom))
+    return tuple(name for name in available_algorithms() if algorithm_supports(get_algorithm(name, backend), geom))
 
 
 def _check_known(name: str) -> None:
-    if name not in _ALGORITHMS:
+    if name not in available_algorithms():
         raise ValueError(
             f"conv2d: unknown algorithm {name!r}; choose one of {', '.join(available_algorithms())}"
         )
 
 
 def get_algorithm(name: str | None = None, backend: str | None = None) -> ConvAlgorithm:
-    """The implementation of ``name`` (None: the process default) for ``backend``.
-
-    That backend's specialisation where it registered one, else the generic implementation;
-    ``backend=None`` asks for the generic one.
-    """
+    """The implementation of ``name`` (None: the process default) for ``backend`` (None: the reference)."""
     name = _default_algorithm if name is None else name
     _check_known(name)
-    if backend is not None:
-        load_backend(backend)
-        specialised = _SPECIALISED.get((name, backend))
-        if specialised is not None:
-            return specialised
-    return _ALGORITHMS[name]
+    return registry.lookup(OP, name, backend)
 
 
 def get_default_algorithm() -> str:

@@ -6,7 +6,7 @@ which input row / column each tap reads.
 """
 from __future__ import annotations
 
-from ...backends import array_module
+from ...backends.arrays import array_module
 
 
 def max_over_taps(windows, tap_rows, tap_cols, width: int):

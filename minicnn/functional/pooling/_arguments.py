@@ -8,7 +8,7 @@ from numbers import Integral
 from typing import Sequence
 
 from ...tensor import Tensor
-from ._windows import Pair, SlidingWindows, pooled_size
+from ...geometry.windows import Pair, SlidingWindows, pooled_size
 
 IntOrPair = int | Sequence[int]
 
@@ -105,15 +105,15 @@ def adaptive_output_size(op: str, input_shape: tuple, output_size) -> Pair:
     return size
 
 
-def apply_batched(function, input: Tensor, *args):
+def apply_batched(function, input: Tensor, *args, **kwargs):
     """Call a pooling Function, which works on (N, C, H, W), on a batched or unbatched input.
 
     An unbatched (C, H, W) input gets a batch axis of 1 for the call and every output loses
     it again, as in torch.
     """
     if input.ndim == 4:
-        return function.apply(input, *args)
-    outputs = function.apply(input.unsqueeze(0), *args)
+        return function.apply(input, *args, **kwargs)
+    outputs = function.apply(input.unsqueeze(0), *args, **kwargs)
     if isinstance(outputs, tuple):
         return tuple(o.squeeze(0) for o in outputs)
     return outputs.squeeze(0)

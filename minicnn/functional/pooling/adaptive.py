@@ -12,11 +12,11 @@ from typing import Sequence
 import numpy as np
 
 from ...autograd import Function
-from ...backends import array_module
+from ...backends.arrays import array_module
 from ...tensor import Tensor
 from ._argmax import max_over_taps, scatter_to_winners
 from ._arguments import adaptive_output_size, apply_batched, check_input
-from ._windows import Pair, adaptive_bounds
+from ...geometry.windows import Pair, adaptive_bounds
 
 __all__ = ["adaptive_avg_pool2d", "adaptive_max_pool2d"]
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 import numpy as np
 
 from ...autograd import Function
-from ...backends import array_module, find_kernel, select_backend
+from ...backends import registry, select_backend
+from ...backends.arrays import array_module
+from ...geometry import SlidingWindows
 from ...tensor import Tensor
 from ._argmax import max_over_taps, scatter_to_winners
 from ._arguments import IntOrPair, apply_batched, check_input, sliding_windows
-from ._windows import SlidingWindows
 
 __all__ = ["max_pool2d"]
 
@@ -40,37 +41,40 @@ def _windows_on_input(windows: SlidingWindows) -> np.ndarray | None:
     return rows[:, None] & cols[None, :]
 
 
-class MaxPool2D(Function):
-    """Max pooling over the windows of a :class:`SlidingWindows`.
+def forward(x, windows: SlidingWindows):
+    """The reference: x (N, C, H, W) -> values (N, C, Ho, Wo), int64 indices (N, C, Ho, Wo) of
+    the winners in their H*W plane, with torch's tie and NaN rules (see :func:`max_over_taps`)."""
+    xp = array_module(x)
+    padded = windows.pad(x, -xp.inf)  # -inf loses to every real value
+    rows, cols = _winner_coordinates(windows, 0), _winner_coordinates(windows, 1)
+    return max_over_taps(windows.view(padded), rows, cols, width=x.shape[-1])
 
-    forward(x (N, C, H, W), windows) -> values (N, C, Ho, Wo), indices (N, C, Ho, Wo) int64.
-    backward: each output's gradient goes to its winning pixel only (see
-    :func:`scatter_to_winners`); the indices output is not differentiable. Where the selected
-    backend has a ``max_pool2d`` kernel (:func:`~minicnn.backends.find_kernel`), it computes both.
+
+def backward(grad, indices, windows: SlidingWindows):
+    """The reference: each output's gradient goes to its winning pixel only (:func:`scatter_to_winners`)."""
+    input_shape = (*grad.shape[:2], *windows.input_size)
+    return scatter_to_winners(grad, indices, input_shape, _windows_on_input(windows))
+
+
+class MaxPool2D(Function):
+    """Max pooling over the windows of a :class:`SlidingWindows`, by ``implementation`` (the
+    reference above, or the selected backend's own: see :func:`max_pool2d`).
+
+    forward(x (N, C, H, W), windows) -> values (N, C, Ho, Wo), indices (N, C, Ho, Wo) int64;
+    the indices output is not differentiable.
     """
 
     @staticmethod
-    def forward(ctx, x, windows: SlidingWindows):
-        ctx.kernel = find_kernel("max_pool2d", select_backend("max_pool2d", x))
-        ctx.input_shape, ctx.windows = x.shape, windows
-        if ctx.kernel is not None:
-            values, indices = ctx.kernel.forward(x, windows)
-        else:
-            xp = array_module(x)
-            padded = windows.pad(x, -xp.inf)  # -inf loses to every real value
-            rows, cols = _winner_coordinates(windows, 0), _winner_coordinates(windows, 1)
-            values, indices = max_over_taps(windows.view(padded), rows, cols, width=x.shape[-1])
-        ctx.indices = indices
+    def forward(ctx, x, windows: SlidingWindows, *, implementation):
+        values, indices = implementation.forward(x, windows)
+        ctx.windows, ctx.indices, ctx.implementation = windows, indices, implementation
         return values, indices
 
     @staticmethod
     def backward(ctx, grad, _indices_grad):
         if not ctx.needs_input_grad[0]:
             return None, None
-        if ctx.kernel is not None:
-            return ctx.kernel.backward(grad, ctx.indices, ctx.windows), None
-        keep = _windows_on_input(ctx.windows)
-        return scatter_to_winners(grad, ctx.indices, ctx.input_shape, keep), None
+        return ctx.implementation.backward(grad, ctx.indices, ctx.windows), None
 
 
 def max_pool2d(
@@ -81,6 +85,8 @@ def max_pool2d(
     dilation: IntOrPair = 1,
     ceil_mode: bool = False,
     return_indices: bool = False,
+    *,
+    backend: str | None = None,
 ) -> Tensor | tuple[Tensor, Tensor]:
     """2-D max pooling, as ``torch.nn.functional.max_pool2d``.
 
@@ -96,8 +102,11 @@ def max_pool2d(
     anything — the winner gets the whole upstream gradient, the others exactly zero, because
     nudging a loser does not change the max. With overlapping windows (stride < kernel) a
     pixel that wins several windows collects the sum of their gradients.
+
+    ``backend`` picks whose implementation computes it, as for conv2d (None: the process default).
     """
     check_input("max_pool2d", input)
     windows = sliding_windows("max_pool2d", input.shape, kernel_size, stride, padding, dilation, ceil_mode)
-    values, indices = apply_batched(MaxPool2D, input, windows)
+    implementation = registry.lookup("max_pool2d", "direct", select_backend("max_pool2d", input.array, backend))
+    values, indices = apply_batched(MaxPool2D, input, windows, implementation=implementation)
     return (values, indices) if return_indices else values

@@ -9,7 +9,7 @@ Conventions (as in the CPU kernels): output pixel (p, q) reads, through tap (i, 
 pixel (p*SH + i*DH - top, q*SW + j*DW - left); anything outside the image is zero padding.
 Python's ``//`` and ``%`` floor, also for negative numbers — the CUDA C twins spell that out.
 The sizes come in as arguments, not from ``array.shape``, so that the signatures are those of
-the CUDA C kernels, which only get pointers (:mod:`.gpu_ops` builds the argument lists):
+the CUDA C kernels, which only get pointers (:mod:`minicnn.tuned.gpu.ops` builds the argument lists):
 
     conv:    (in, in2, out, C, H, W, C_out, Cg, KH, KW, OH, OW, SH, SW, top, left, DH, DW, groups)
     pooling: (in, …, out, N, C, H, W, OH, OW, KH, KW, SH, SW, PH, PW[, DH, DW])

@@ -1,4 +1,4 @@
-"""The "numba" backend: NumPy arrays, loops compiled by Numba (:mod:`.numba_cpu_kernels`).
+"""The "numba" backend: NumPy arrays, loops compiled by Numba (:mod:`.kernels`).
 
 Registers, on import, conv2d "direct" (three loop-nest kernels on batch-last copies) and
 "im2col" (im2col/col2im kernels around NumPy's GEMM), and the max_pool2d / avg_pool2d forward and backward kernels.
@@ -13,14 +13,12 @@ from functools import partial
 
 import numpy as np
 
-from ..functional.conv.geometry import ConvGeometry
-from ..functional.conv.im2col import BATCH_INNERMOST, Im2colGemm
-from ..functional.conv.registry import register_algorithm
-from ..functional.conv.workspace import lend, scratch
-from ..functional.pooling._windows import SlidingWindows
-from . import numba_cpu_kernels as kernels
-from .kernel_arguments import conv_arguments, divisor_plane, kernel_inputs, pool_arguments
-from .kernels import register_kernel
+from ...backends.registry import own, register
+from ...geometry import ConvGeometry, SlidingWindows
+from ..arguments import conv_arguments, divisor_plane, kernel_inputs, pool_arguments
+from ..numpy.im2col import BATCH_INNERMOST, Im2colGemm
+from ..numpy.workspace import lend, scratch
+from . import kernels
 
 BACKEND = "numba"
 
@@ -106,7 +104,7 @@ def _im2col(x, geom: ConvGeometry, reuse: bool = False):
     """(n, C, H, W) -> (G, Cg*KH*KW, OH*OW*n); channels are group-major, so the split is free.
 
     ``reuse``: write into this thread's reusable column buffer (valid until its next use, see
-    :mod:`..functional.conv.workspace`); otherwise into a pooled buffer the caller may keep.
+    :mod:`minicnn.tuned.numpy.workspace`); otherwise into a pooled buffer the caller may keep.
     A new array of tens of MiB would be page-faulted afresh on every call.
     """
     (x,) = _prepare("conv2d", x)
@@ -163,9 +161,11 @@ class AvgPool:
         return grad_x
 
 
-register_algorithm("direct", DirectConv(), backend=BACKEND)
+register("conv2d", "direct", DirectConv(), backend=BACKEND)
 # im2col builds its columns into the reused buffer, except those the forward keeps for the weight gradient.
-register_algorithm("im2col", Im2colGemm(partial(_im2col, reuse=True), _col2im, BATCH_INNERMOST, kept_columns=_im2col),
-                   backend=BACKEND)
-register_kernel("max_pool2d", BACKEND, MaxPool())
-register_kernel("avg_pool2d", BACKEND, AvgPool())
+register("conv2d", "im2col", Im2colGemm(partial(_im2col, reuse=True), _col2im, BATCH_INNERMOST,
+                                        kept_columns=_im2col), backend=BACKEND)
+# Winograd has no Numba kernels: NumPy's tuned code computes it on these (NumPy) arrays.
+register("conv2d", "winograd", own("conv2d", "winograd", "numpy"), backend=BACKEND)
+register("max_pool2d", "direct", MaxPool(), backend=BACKEND)
+register("avg_pool2d", "direct", AvgPool(), backend=BACKEND)

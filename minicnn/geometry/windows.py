@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...backends import array_module
-from ..sliding import tap_range
+from ..backends.arrays import array_module
+from .taps import tap_range
 
 Pair = tuple[int, int]
 

@@ -1,18 +1,29 @@
-"""Padding and kernel-tap slices: the index arithmetic every conv2d algorithm shares.
+"""Kernel taps and padding: the index arithmetic every sliding-window op shares (conv2d, pooling).
 
-Output pixel (p, q) of a convolution reads, through kernel tap (i, j), the padded input at
+Output position p of a window op with stride S reads, through kernel tap a with dilation D,
+the padded input at ``p*S + a*D``. For a convolution, output pixel (p, q) reads through tap (i, j)
 
     row = p*SH + i*DH,    column = q*SW + j*DW.
 
 For a fixed tap those positions form a strided slice of the padded input with one element
-per output pixel; :func:`tap_slice` builds it. The algorithms differ in what they do with
+per output pixel; :func:`tap_slice` builds it. The conv algorithms differ in what they do with
 the slices (copy them all into one column matrix, or multiply them one at a time).
 """
 from __future__ import annotations
 
-from ...backends import array_module
-from ..sliding import tap_range
-from .geometry import ConvGeometry
+from ..backends.arrays import array_module
+from .conv import ConvGeometry
+
+
+def tap_range(tap: int, dilation: int, stride: int, count: int) -> slice:
+    """The padded-input positions tap ``tap`` reads for outputs 0 … count-1, as a slice.
+
+    Over all outputs p = 0 … count-1 the tap reads a*D, a*D + S, …, a*D + S*(count-1). The stop
+    is one past the last position read, so the slice has exactly ``count`` elements even when
+    the stride does not divide the padded size.
+    """
+    start = tap * dilation
+    return slice(start, start + stride * (count - 1) + 1, stride)
 
 
 def pad_input(x, geom: ConvGeometry):

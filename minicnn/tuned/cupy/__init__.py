@@ -18,15 +18,14 @@ import re
 import cupy
 import numpy as np
 
-from ..functional.conv.geometry import ConvGeometry
-from ..functional.conv.im2col import Im2colGemm
-from ..functional.conv.registry import register_algorithm
-from . import cuda_launch
-from .cuda_launch import Launch
-from .cuda_sources import C_TYPES, SOURCES, kernel_directory
-from .gpu_ops import GpuAvgPool, GpuKernels, GpuMaxPool, TiledDirectConv
-from .kernel_arguments import conv_arguments
-from .kernels import register_kernel
+from ...backends.registry import register
+from ...geometry import ConvGeometry
+from ..arguments import conv_arguments
+from ..gpu import launch as cuda_launch
+from ..gpu.launch import Launch
+from ..gpu.ops import GpuAvgPool, GpuKernels, GpuMaxPool, TiledDirectConv
+from ..gpu.sources import C_TYPES, SOURCES, kernel_directory
+from ..numpy.im2col import Im2colGemm
 
 BACKEND = "cupy"
 
@@ -93,7 +92,7 @@ def _col2im(grad_cols, geom: ConvGeometry, input_shape: tuple):
     return grad_x
 
 
-register_algorithm("im2col", Im2colGemm(_im2col, _col2im), backend=BACKEND)
-register_algorithm("direct", TiledDirectConv(_KERNELS), backend=BACKEND)
-register_kernel("max_pool2d", BACKEND, GpuMaxPool(_KERNELS))
-register_kernel("avg_pool2d", BACKEND, GpuAvgPool(_KERNELS))
+register("conv2d", "im2col", Im2colGemm(_im2col, _col2im), backend=BACKEND)
+register("conv2d", "direct", TiledDirectConv(_KERNELS), backend=BACKEND)
+register("max_pool2d", "direct", GpuMaxPool(_KERNELS), backend=BACKEND)
+register("avg_pool2d", "direct", GpuAvgPool(_KERNELS), backend=BACKEND)

@@ -1,6 +1,6 @@
 """Launch configurations of the GPU kernels, shared by the CuPy (CUDA C) and Numba CUDA backends.
 
-Both backends run the same kernels (``kernels/*.cu`` and :mod:`.numba_cuda_kernels` are twins,
+Both backends run the same kernels (``kernels/*.cu`` and :mod:`minicnn.tuned.numba_cuda.kernels` are twins,
 index for index), so they launch them the same way. Grids are (x, y, z); x carries the large
 count (planes, or blocks of elements: up to 2**31 - 1) and y, z the small ones (tiles, tap
 groups, samples: at most 65535 each).
@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..functional.conv.geometry import ConvGeometry
+from ...geometry import ConvGeometry
 
 TILE = 16  # side of a direct-conv tile: up to 16 x 16 = 256 threads per block
 WEIGHT_THREADS = 256  # threads per block of the grad-weight kernel

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..functional.conv.geometry import ConvGeometry
-from ..functional.pooling._windows import SlidingWindows
-from .arrays import array_module
+from ..backends.arrays import array_module
+from ..geometry import ConvGeometry, SlidingWindows
 
 KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 

@@ -1,4 +1,4 @@
-"""The "numba_cuda" backend: the kernels of :mod:`.numba_cuda_kernels`, compiled by ``numba.cuda.jit``.
+"""The "numba_cuda" backend: the kernels of :mod:`.kernels`, compiled by ``numba.cuda.jit``.
 
 On a GPU they run on CuPy arrays, which Numba reads through ``__cuda_array_interface__`` (no
 copy). Under Numba's CUDA simulator (NUMBA_ENABLE_CUDASIM=1) they run on ordinary NumPy
@@ -11,11 +11,10 @@ max_pool2d / avg_pool2d kernels. Everything else runs the generic xp code.
 """
 from __future__ import annotations
 
-from ..functional.conv.registry import register_algorithm
-from . import numba_cuda_kernels as kernels
-from .cuda_launch import Launch
-from .gpu_ops import GpuAvgPool, GpuKernels, GpuMaxPool, TiledDirectConv
-from .kernels import register_kernel
+from ...backends.registry import register
+from ..gpu.launch import Launch
+from ..gpu.ops import GpuAvgPool, GpuKernels, GpuMaxPool, TiledDirectConv
+from . import kernels
 
 BACKEND = "numba_cuda"
 
@@ -28,6 +27,6 @@ def _launch(name: str, dtype, launch: Launch, *arguments) -> None:
 
 
 _KERNELS = GpuKernels(BACKEND, _launch)
-register_algorithm("direct", TiledDirectConv(_KERNELS), backend=BACKEND)
-register_kernel("max_pool2d", BACKEND, GpuMaxPool(_KERNELS))
-register_kernel("avg_pool2d", BACKEND, GpuAvgPool(_KERNELS))
+register("conv2d", "direct", TiledDirectConv(_KERNELS), backend=BACKEND)
+register("max_pool2d", "direct", GpuMaxPool(_KERNELS), backend=BACKEND)
+register("avg_pool2d", "direct", GpuAvgPool(_KERNELS), backend=BACKEND)

@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ...backends import device_of
+from ..backends.arrays import device_of
 
 Pair = tuple[int, int]
 

@@ -116,7 +116,7 @@ def window_reads_input(start, taps, dilation, size):
 
 # ---------------------------------------------------------------------------- direct conv
 # The three direct kernels read x "batch-last and phase-split", (C, H, SW, U, N), built by the
-# backend (numba_cpu.batch_last_by_phase): the N samples of one pixel side by side, the row's
+# backend (minicnn.tuned.numba.batch_last_by_phase): the N samples of one pixel side by side, the row's
 # left and right zero border included, and its padded columns dealt into SW phases,
 #
 #     xs[c, r, phase, u, n] = x[n, c, r, u*SW + phase - left]   (0 in the border),
@@ -311,7 +311,7 @@ def im2col(x, cols, sh, sw, top, left, dh, dw):
     """cols[c, i, j, p, q, n] = x[n, c, p*SH + i*DH - top, q*SW + j*DW - left], 0 in the padding.
 
     x (N, C, H, W); cols (C, KH, KW, OH, OW, N) — the column matrix (C*KH*KW, OH*OW*N) of
-    :mod:`minicnn.functional.conv.im2col`, batch innermost, seen with its indices unflattened.
+    :mod:`minicnn.tuned.numpy.im2col`, batch innermost, seen with its indices unflattened.
     Every element is written exactly once.
 
     One (channel c, input row r) per iteration: the row is gathered batch-last (N reads of W

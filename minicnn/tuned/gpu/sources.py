@@ -21,7 +21,7 @@ C_TYPES = {"float32": "float", "float64": "double"}
 
 def kernel_directory() -> Path:
     """``minicnn/kernels``: in a checkout a link to the top-level ``kernels/``, in a wheel a copy."""
-    directory = Path(__file__).resolve().parents[1] / "kernels"
+    directory = Path(__file__).resolve().parents[2] / "kernels"
     if (directory / "common.cuh").is_file():
         return directory
     raise FileNotFoundError(f"the CUDA sources are missing: no {directory}/common.cuh")

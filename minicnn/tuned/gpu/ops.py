@@ -4,7 +4,7 @@ The two backends compile different sources (``kernels/*.cu`` with NVRTC, and the
 :mod:`.numba_cuda_kernels` with Numba) of the same kernels, with the same arguments. What
 differs is only how a kernel is found and launched, which each backend supplies as a
 :data:`Launcher`. Everything else — allocating outputs on the arrays' device, choosing the
-launch shape (:mod:`.cuda_launch`), building the argument lists — lives here once.
+launch shape (:mod:`.launch`), building the argument lists — lives here once.
 
 Arrays are ``xp`` arrays: CuPy on a GPU; NumPy under Numba's CUDA simulator.
 """
@@ -14,13 +14,12 @@ from typing import Callable
 
 import numpy as np
 
-from ..functional.conv import direct as generic_direct
-from ..functional.conv.geometry import ConvGeometry
-from ..functional.pooling._windows import SlidingWindows
-from . import cuda_launch
-from .arrays import array_module
-from .cuda_launch import Launch
-from .kernel_arguments import conv_arguments, divisor_plane, kernel_inputs, pool_arguments
+from ...backends.arrays import array_module
+from ...functional.conv import direct as generic_direct
+from ...geometry import ConvGeometry, SlidingWindows
+from ..arguments import conv_arguments, divisor_plane, kernel_inputs, pool_arguments
+from . import launch as cuda_launch
+from .launch import Launch
 
 # launcher(kernel name, element dtype, launch, *arguments): run one kernel (e.g. "conv2d_forward").
 Launcher = Callable[..., None]
@@ -44,7 +43,7 @@ class GpuKernels:
         self.launcher = launcher
 
     def prepare(self, op: str, *arrays) -> list:
-        """The arrays as the kernels need them (:func:`.kernel_arguments.kernel_inputs`)."""
+        """The arrays as the kernels need them (:func:`minicnn.tuned.arguments.kernel_inputs`)."""
         return kernel_inputs(op, self.backend, *arrays)
 
     def launch(self, name: str, dtype, launch: Launch, *arguments) -> None:
