@@ -313,9 +313,9 @@ def _value(value: float) -> str:
 
 def _upstream(steps: ConvBackwardSteps, number: int, given: bool) -> list[str]:
     g = steps.grad_output
-    where = "as given" if given else "all ones: the gradient of L = y.sum()"
+    where = "as given" if given else "all ones, the gradient of L = y.sum()"
     return [f"{number}. Backward. The upstream gradient g = dL/dy, shape (C_out, OH, OW) = "
-            f"{g.shape}, {where}:", *format_channels(g, indent=3)]
+            f"{g.shape},", f"   {where}:", *format_channels(g, indent=3)]
 
 
 def _bias(steps: ConvBackwardSteps, number: int) -> list[str]:
@@ -397,15 +397,16 @@ def _input(steps: ConvBackwardSteps, number: int) -> list[str]:
     dilated = ("dilated (DH - 1, DW - 1 zeros between the taps) and "
                if geometry.dilation != (1, 1) else "")
     lines.append(f"   b. The kernels {dilated}rotated 180 degrees,")
-    lines.append(f"      flipped[o, c] = w[o, c]{' dilated' if dilated else ''}[::-1, ::-1], "
-                 f"{kdh} x {kdw}:")
+    kernel = "dilate(w[o, c])" if dilated else "w[o, c]"
+    lines.append(f"      flipped[o, c] = {kernel}[::-1, ::-1], {kdh} x {kdw}:")
     for o in range(steps.flipped.shape[0]):
         lines += format_channels(steps.flipped[o], f"flipped, filter {o}, channel", indent=6)
     lines += [
         "   c. dL/dxpad[k*Cg + c, r, s] = sum over the filters o of group k and the taps (a, b) "
-        "of the flipped kernel",
-        f"      of g_full[o, r + a, s + b] * flipped[o, c, a, b]: g_full's {kdh} x {kdw} window at "
-        "(r, s) against it",
+        "of the",
+        f"      flipped kernel of g_full[o, r + a, s + b] * flipped[o, c, a, b]: g_full's "
+        f"{kdh} x {kdw} window at (r, s)",
+        "      against the flipped kernel",
     ]
     if geometry.dilation != (1, 1):
         lines.append("      (only at the kernel's taps: the zeros dilation put between them add "
@@ -450,10 +451,10 @@ def _dcols_section(steps: ConvBackwardSteps, number: int) -> list[str]:
         f"   channels of g flattened to rows: ({rows} x {per_group}) @ ({per_group} x {cols}) -> "
         f"({rows} x {cols}) per group.",
         "   Entry ((c, i, j), (p, q)) is the gradient of the copy of a pixel that column (p, q) "
-        "holds in row (c, i, j):",
-        "   the sum over the group's filters o of w[o, c, i, j] * g[o, p, q]. (And dL/dW_g = "
-        "g_g @ cols_g^T: step "
-        f"{number - 2}'s sums.)",
+        "holds in row",
+        "   (c, i, j): the sum over the group's filters o of w[o, c, i, j] * g[o, p, q]. "
+        "(And dL/dW_g = g_g @ cols_g^T",
+        f"   is step {number - 2}'s sums as one GEMM.)",
     ]
     flat_g = steps.grad_output.reshape(groups, per_group, cols)
     for group in range(groups):

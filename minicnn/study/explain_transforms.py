@@ -265,7 +265,8 @@ def render_fft(spectra: FFTSpectra, geometry: ConvGeometry, number: int) -> list
         "      is conjugate-symmetric). The algorithm stores X as (Fh, Fw, G, C/G, N) = "
         f"({fh}, {fw}, {geometry.groups}, {len(spectra.channels)}, 1)",
         "      and W as (Fh, Fw, G, C_out/G, C/G): one complex GEMM per frequency sums over the "
-        "channels. Filter 0:",
+        "channels.",
+        "      Filter 0:",
         *_per_channel(spectra.channels, [("X = rfft2(xpad[{c}])", spectra.x_spectra),
                                          ("W = rfft2(w[0, {c}])", spectra.w_spectra)],
                       grid=_complex_grid),
