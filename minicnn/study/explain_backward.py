@@ -172,7 +172,7 @@ def _group_filters(channel: int, forward: ConvSteps) -> range:
     return range(group * per_group, (group + 1) * per_group)
 
 
-def input_terms(forward: ConvSteps, grad_full: np.ndarray, flipped: np.ndarray,
+def _input_terms(forward: ConvSteps, grad_full: np.ndarray, flipped: np.ndarray,
                 channel: int, row: int, col: int) -> tuple[np.ndarray, np.ndarray]:
     """The products that make dL/dxpad[channel, row, col]: (g_full values, flipped-kernel values).
 
@@ -191,10 +191,10 @@ def input_terms(forward: ConvSteps, grad_full: np.ndarray, flipped: np.ndarray,
 
 def _transposed_convolution(forward: ConvSteps, grad_full: np.ndarray,
                             flipped: np.ndarray) -> np.ndarray:
-    """dL/dxpad (C, Hp, Wp), each pixel the sum of its :func:`input_terms`."""
+    """dL/dxpad (C, Hp, Wp), each pixel the sum of its :func:`_input_terms`."""
     grad_padded = np.zeros_like(forward.padded)
     for channel, row, col in np.ndindex(*grad_padded.shape):
-        left, right = input_terms(forward, grad_full, flipped, channel, row, col)
+        left, right = _input_terms(forward, grad_full, flipped, channel, row, col)
         grad_padded[channel, row, col] = (left * right).sum()
     return grad_padded
 
@@ -417,7 +417,7 @@ def _input(steps: ConvBackwardSteps, number: int) -> list[str]:
         lines.append(f"      dL/dxpad[{channel}, {row}, {col}]: rows {row}..{row + kdh - 1}, "
                      f"columns {col}..{col + kdw - 1} of g_full[{which}], against "
                      f"flipped[{which}, {channel % cg}]")
-        left_values, right_values = input_terms(forward, steps.grad_full, steps.flipped,
+        left_values, right_values = _input_terms(forward, steps.grad_full, steps.flipped,
                                                 channel, row, col)
         lines.append(f"        = {_products(left_values, right_values)} "
                      f"= {format_number(steps.grad_padded[channel, row, col])}")

@@ -16,14 +16,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..functional.conv.geometry import ConvGeometry
+from ..functional.conv.windows import tap_slice
 # The Winograd matrices themselves: never re-typed here, so text and code cannot drift apart.
 from ..functional.conv.winograd import A_T, B_T, G, KERNEL, OUT_TILE, TILE
-# The FFT algorithm's own helpers (private there; see the module docstring of fft.py).
+# The FFT algorithm's own helpers, so the spectra shown are the ones it multiplies (their names
+# are private there today).
 from ..functional.conv.fft import _dilated_kernel, _signal, _spectrum
 from .grids import format_grid, format_number, side_by_side
-
-# The algorithms whose forward this module explains.
-TRANSFORM_ALGORITHMS = ("winograd", "fft")
 
 
 @dataclass(frozen=True)
@@ -133,11 +132,11 @@ def fft_spectra(padded: np.ndarray, weight: np.ndarray, geometry: ConvGeometry,
     circular = _signal(y_spectrum, size, *size, padded.dtype)
     kdh, kdw = kernel.shape[1:]
     valid = circular[: size[0] - kdh + 1, : size[1] - kdw + 1]
-    (sh, sw), (oh, ow) = geometry.stride, geometry.output_size
+    _, _, rows, cols = tap_slice(geometry, 0, 0)  # where the strided windows start, as fft.py keeps
     return FFTSpectra(
         channels=channels, size=size, kernel=kernel, x_spectra=x_spectra, w_spectra=w_spectra,
         products=products, y_spectrum=y_spectrum, circular=circular, valid=valid,
-        output=valid[: sh * (oh - 1) + 1 : sh, : sw * (ow - 1) + 1 : sw],
+        output=valid[rows, cols],
         max_error=float(np.abs(output - direct).max()),
     )
 
