@@ -203,6 +203,8 @@ def test_cli_parses_pairs_and_same_padding(capsys):
     (["--kernel", "1,2|3,4", "--out-channels", "3"], "out_channels=3 but the kernel holds 2"),
     (["--kernel", "7x7"], "Kernel size can't be greater than actual input size"),
     (["--stride", "0"], "non-positive stride"),
+    (["--grad-output", "1,2;3,4"], "grad output must have the output's shape (C_out, OH, OW) = (1, 3, 3)"),
+    (["--backward", "--grad-output", "1,x"], "explain conv2d: grad output: expected numbers like"),
 ])
 def test_bad_conv_arguments_give_one_line_errors(capsys, argv, message):
     assert cli.main(["explain", "conv2d", *argv]) == 1

@@ -4,7 +4,8 @@ The numbers come from the engine itself, never from arithmetic redone here: the 
 (output size, padding per side) from conv2d's own argument check, the padded input and the
 column matrix from the im2col algorithm's helpers, and the output from ``F.conv2d`` with the
 chosen algorithm. What this module adds is the layout on the page, so a reader can check
-each number by hand.
+each number by hand. For the ``winograd`` and ``fft`` algorithms a step 8 shows their own
+transforms on filter 0 (:mod:`.explain_transforms`); the backward is :mod:`.explain_backward`.
 
 The default is the textbook example (a 5x5 binary image, an "X"-shaped 3x3 kernel) whose
 output is [[4, 3, 4], [2, 4, 3], [2, 3, 4]].
