@@ -1,18 +1,28 @@
-"""`minicnn explain conv2d / pool2d`: the numbers it shows, checked by hand.
+"""`minicnn explain conv2d / pool2d`: the numbers it shows, checked by hand and against torch.
 
-Expected values are the textbook worked examples (written out by hand) or are computed here
-from the definitions with explicit Python loops; never by calling minicnn.
+Expected values are the textbook worked examples (written out by hand), are computed here
+from the definitions with explicit Python loops, or come from torch (the gradients); never by
+calling minicnn, except where the test is that the explanation shows what an algorithm's own
+module computes (Winograd's and FFT's transforms).
 """
 from __future__ import annotations
 
 import itertools
 
+import re
+
 import numpy as np
 import pytest
+import torch
+import torch.nn.functional as tF
 
 from minicnn import cli
-from minicnn.functional.conv import available_algorithms
-from minicnn.study import conv2d_steps, explain_conv2d, explain_pool2d, pool2d_steps
+from minicnn.functional.conv import available_algorithms, fft, winograd
+from minicnn.functional.conv.geometry import conv2d_geometry
+from minicnn.study import (
+    conv2d_backward_steps, conv2d_steps, explain_conv2d, explain_conv_backward, explain_pool2d,
+    pool2d_steps,
+)
 from minicnn.study.grids import format_number, integer_fill, parse_grid, parse_shape
 
 CLASSIC_INPUT = [[1, 1, 1, 0, 0],
@@ -193,6 +203,8 @@ def test_cli_parses_pairs_and_same_padding(capsys):
     (["--kernel", "1,2|3,4", "--out-channels", "3"], "out_channels=3 but the kernel holds 2"),
     (["--kernel", "7x7"], "Kernel size can't be greater than actual input size"),
     (["--stride", "0"], "non-positive stride"),
+    (["--grad-output", "1,2;3,4"], "grad output must have the output's shape (C_out, OH, OW) = (1, 3, 3)"),
+    (["--backward", "--grad-output", "1,x"], "explain conv2d: grad output: expected numbers like"),
 ])
 def test_bad_conv_arguments_give_one_line_errors(capsys, argv, message):
     assert cli.main(["explain", "conv2d", *argv]) == 1
@@ -300,3 +312,306 @@ def test_grid_parsing_and_fill():
     assert [format_number(v) for v in (4.0, -2.0, 0.5, 1 / 3, -np.inf)] == ["4", "-2", "0.5", "0.3333", "-inf"]
     with pytest.raises(ValueError, match="every channel needs the same rows and columns"):
         parse_grid("1,2|3", "x")
+
+
+# --------------------------------------------------------------------- conv2d backward
+def torch_gradients(x, w, g, stride=1, padding=0, dilation=1, groups=1):
+    """torch's (grad input (C, H, W), grad weight, grad bias) of conv2d for upstream g, float64."""
+    xt = torch.tensor(x[None], dtype=torch.float64, requires_grad=True)
+    wt = torch.tensor(w, dtype=torch.float64, requires_grad=True)
+    bt = torch.zeros(w.shape[0], dtype=torch.float64, requires_grad=True)
+    y = tF.conv2d(xt, wt, bt, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    y.backward(torch.tensor(g[None], dtype=torch.float64))
+    return xt.grad.numpy()[0], wt.grad.numpy(), bt.grad.numpy()
+
+
+def printed_results(text: str, name: str) -> dict[tuple[int, ...], float]:
+    """{index: value} of every written-out sum "name[a, b, ...]: ..." ... "= ... = value"."""
+    lines = text.splitlines()
+    header = re.compile(rf"^\s*{re.escape(name)}\[([\d, ]+)\]:")
+    found = {}
+    for number, line in enumerate(lines):
+        match = header.match(line)
+        if match:
+            result = next(row for row in lines[number + 1:] if row.strip().startswith("= "))
+            index = tuple(int(v) for v in match.group(1).split(","))
+            found[index] = float(result.rsplit("= ", 1)[1])
+    return found
+
+
+def printed_grid(found: dict[tuple[int, ...], float], shape) -> np.ndarray:
+    assert sorted(found) == sorted(itertools.product(*map(range, shape))), "some entry is missing"
+    grid = np.zeros(shape)
+    for index, value in found.items():
+        grid[index] = value
+    return grid
+
+
+def crop(grid, top, left, h, w):
+    return grid[:, top:top + h, left:left + w]
+
+
+def test_backward_classic_example_by_hand_and_torch(dtype):
+    steps, text = explain_conv_backward(dtype=dtype)
+    x, w = np.array(CLASSIC_INPUT, float)[None], np.array(CLASSIC_KERNEL, float)[None, None]
+    grad_x, grad_w, grad_b = torch_gradients(x, w, np.ones((1, 3, 3)))
+    for mine, theirs in [(steps.grad_input, grad_x), (steps.grad_weight, grad_w),
+                         (steps.grad_bias, grad_b)]:
+        np.testing.assert_array_equal(mine, theirs)
+    backward = text[text.index("8. Backward"):]
+    # g = ones: dL/dw[i, j] is the sum of the input's 3x3 block at (i, j); the top-left one
+    # [[1,1,1],[0,1,1],[0,0,1]] sums to 6. The centre pixel is in all 9 windows, meeting every
+    # tap: dL/dx[2, 2] = the kernel's sum, 5. dL/db = 9 ones.
+    assert "     = 1*1 + 1*1 + 1*1 + 0*1 + 1*1 + 1*1 + 0*1 + 0*1 + 1*1 = 6\n" in backward
+    assert "dL/db[0] = 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 = 9" in backward
+    centre = backward[backward.index("dL/dxpad[0, 2, 2]: rows 2..4, columns 2..4 of g_full[0]"):]
+    assert centre.splitlines()[1].strip() == "= 1*1 + 1*0 + 1*1 + 1*0 + 1*1 + 1*0 + 1*1 + 1*0 + 1*1 = 5"
+    # the classic case keeps every term of every sum
+    assert " terms)" not in backward
+    np.testing.assert_array_equal(printed_grid(printed_results(backward, "dL/dw"), (1, 1, 3, 3)),
+                                  grad_w)
+    np.testing.assert_array_equal(printed_grid(printed_results(backward, "dL/dxpad"), (1, 5, 5)),
+                                  grad_x)
+    assert backward.rstrip().splitlines()[-1].endswith(": all match")
+
+
+BACKWARD_CONFIGS = [
+    # stride, padding, dilation, groups, (C, H, W), (C_out, KH, KW)
+    pytest.param(2, 1, 2, 2, (2, 7, 6), (2, 3, 3), id="stride2-pad1-dil2-groups2"),
+    pytest.param(2, 1, 2, 2, (4, 7, 8), (4, 3, 2), id="two-filters-per-group"),
+    pytest.param((2, 1), (0, 2), (1, 3), 1, (3, 6, 5), (2, 2, 2), id="nonsquare"),
+    pytest.param(3, 0, 1, 1, (1, 8, 8), (1, 3, 3), id="stride3-leftover-rows"),
+]
+
+
+@pytest.mark.parametrize("stride, padding, dilation, groups, in_shape, kernel_shape",
+                         BACKWARD_CONFIGS)
+@pytest.mark.parametrize("algorithm", ["im2col", "direct"])
+def test_backward_gradients_equal_torch(stride, padding, dilation, groups, in_shape, kernel_shape,
+                                        algorithm, dtype):
+    x = small_ints(*in_shape)
+    c_out, kh, kw = kernel_shape
+    w = small_ints(c_out, in_shape[0] // groups, kh, kw)
+    geometry = conv2d_geometry((1, *in_shape), w.shape, None, stride, padding, dilation, groups)
+    g = small_ints(c_out, *geometry.output_size)
+    steps, text = explain_conv_backward(x, w, g, stride=stride, padding=padding, dilation=dilation,
+                                        groups=groups, algorithm=algorithm, dtype=dtype)
+    grad_x, grad_w, grad_b = torch_gradients(x, w, g, stride, padding, dilation, groups)
+    # Small integers: every product and sum is exact, in float32 too.
+    np.testing.assert_array_equal(steps.grad_input, grad_x)
+    np.testing.assert_array_equal(steps.grad_weight, grad_w)
+    np.testing.assert_array_equal(steps.grad_bias, grad_b)
+    assert steps.matches
+    # The printed sums are the same numbers.
+    top, _, left, _ = geometry.padding
+    printed_x = printed_grid(printed_results(text, "dL/dxpad"), (in_shape[0], *geometry.padded_size))
+    np.testing.assert_array_equal(crop(printed_x, top, left, *in_shape[1:]), grad_x)
+    np.testing.assert_array_equal(printed_grid(printed_results(text, "dL/dw"), w.shape), grad_w)
+
+
+def test_backward_transposed_convolution_pieces():
+    """g_full is g with stride - 1 zeros between entries inside a frame of KHd - 1 zeros, and
+    the flipped kernel the dilated kernel rotated 180 degrees, as built here by loops."""
+    x, w = small_ints(2, 7, 6), small_ints(2, 1, 3, 3)
+    g = small_ints(2, 3, 2)   # OH = (7 + 2 - 5) // 2 + 1 = 3, OW = (6 + 2 - 5) // 2 + 1 = 2
+    steps = conv2d_backward_steps(x, w, g, stride=2, padding=1, dilation=2, groups=2,
+                                  dtype=np.float64)
+    # Padded 9 x 8, dilated kernel 5 x 5: g_full is (9 + 4) x (8 + 4); g[o, p, q] at (4 + 2p, 4 + 2q).
+    full = np.zeros((2, 13, 12))
+    for o, p, q in itertools.product(range(2), range(3), range(2)):
+        full[o, 4 + 2 * p, 4 + 2 * q] = g[o, p, q]
+    np.testing.assert_array_equal(steps.grad_full, full)
+    flipped = np.zeros((2, 1, 5, 5))
+    for o, i, j in itertools.product(range(2), range(3), range(3)):
+        flipped[o, 0, 4 - 2 * i, 4 - 2 * j] = w[o, 0, i, j]
+    np.testing.assert_array_equal(steps.flipped, flipped)
+    text = explain_conv_backward(x, w, g, stride=2, padding=1, dilation=2, groups=2).text
+    assert "SH - 1 = 1 zero row(s) between its rows and SW - 1 = 1 zero column(s)" in text
+    assert "KHd - 1 = 4 row(s) above and below" in text
+    # The last padded column (7) is read by no window: 8 - (2*(2-1) + 5) = 1 more column.
+    assert "and 0 more row(s) below, 1 more column(s) right" in text
+
+
+@pytest.mark.parametrize("stride, padding, dilation, groups, in_shape, kernel_shape",
+                         BACKWARD_CONFIGS[:3])
+def test_im2col_dcols_and_col2im_add_up_to_torch(stride, padding, dilation, groups, in_shape,
+                                                 kernel_shape):
+    x = small_ints(*in_shape)
+    c_out, kh, kw = kernel_shape
+    cg = in_shape[0] // groups
+    w = small_ints(c_out, cg, kh, kw)
+    geometry = conv2d_geometry((1, *in_shape), w.shape, None, stride, padding, dilation, groups)
+    (oh, ow), (sh, sw), (dh, dw) = geometry.output_size, geometry.stride, geometry.dilation
+    g = small_ints(c_out, oh, ow)
+    steps, text = explain_conv_backward(x, w, g, stride=stride, padding=padding, dilation=dilation,
+                                        groups=groups, algorithm="im2col", dtype=np.float64)
+    # dcols[k, (c, i, j), (p, q)] = sum over group k's filters o of w[o, c, i, j] * g[o, p, q]
+    per_group = c_out // groups
+    dcols = np.zeros((groups, cg * kh * kw, oh * ow))
+    for k, o, c, i, j, p, q in itertools.product(range(groups), range(per_group), range(cg),
+                                                 range(kh), range(kw), range(oh), range(ow)):
+        f = k * per_group + o
+        dcols[k, (c * kh + i) * kw + j, p * ow + q] += w[f, c, i, j] * g[f, p, q]
+    np.testing.assert_array_equal(steps.dcols, dcols)
+    # col2im: each listed entry is a copy of that pixel, and they add up to torch's grad input.
+    padded = np.zeros((in_shape[0], *geometry.padded_size))
+    for (channel, r, s), entries in steps.col2im_sources.items():
+        k = channel // cg
+        for row, column in entries:
+            (c, i, j), (p, q) = np.unravel_index(row, (cg, kh, kw)), divmod(column, ow)
+            assert (k * cg + c, p * sh + i * dh, q * sw + j * dw) == (channel, r, s)
+            padded[channel, r, s] += steps.dcols[k, row, column]
+    assert sum(map(len, steps.col2im_sources.values())) == steps.dcols.size  # each entry once
+    grad_x = torch_gradients(x, w, g, stride, padding, dilation, groups)[0]
+    top, _, left, _ = geometry.padding
+    np.testing.assert_array_equal(crop(padded, top, left, *in_shape[1:]), grad_x)
+    # ... and the printed col2im sums say so.
+    col2im = text[text.index("col2im: every entry"):]
+    values = {}
+    for line, following in zip(col2im.splitlines(), col2im.splitlines()[1:]):
+        match = re.match(r"\s*dL/dxpad\[(\d+), (\d+), (\d+)\] = (.*)", line)
+        if match:
+            rest = match.group(4)
+            value = rest.split()[0] if rest.startswith("0 (no window") else following.rsplit("= ", 1)[1]
+            values[tuple(int(v) for v in match.groups()[:3])] = float(value)
+    printed = printed_grid(values, padded.shape)
+    np.testing.assert_array_equal(crop(printed, top, left, *in_shape[1:]), grad_x)
+
+
+def test_long_sums_are_abbreviated():
+    # 12x12 input, 2x2 kernel: each weight gradient sums 11*11 = 121 products.
+    steps, text = explain_conv_backward("12x12", "2x2", dtype=np.float64)
+    grad_w = torch_gradients(steps.forward.input, steps.forward.weight, np.ones((1, 11, 11)))[1]
+    np.testing.assert_array_equal(steps.grad_weight, grad_w)
+    weight = text[text.index("dL/dw[0, 0, 0, 0]:"):]
+    result = next(line for line in weight.splitlines() if line.strip().startswith("= "))
+    assert " + ... + " in result and "(121 terms)" in result and len(result) < 220
+    assert result.endswith(f"= {format_number(grad_w[0, 0, 0, 0])}")
+
+
+def test_grad_output_shapes_and_errors():
+    # A shape fills g with -1, 0, 1, ...: "3x3" for one filter.
+    steps = conv2d_backward_steps(grad_output="3x3", dtype=np.float64)
+    np.testing.assert_array_equal(steps.grad_output[0], [[-1, 0, 1], [-1, 0, 1], [-1, 0, 1]])
+    with pytest.raises(ValueError, match=r"grad output must have the output's shape "
+                                         r"\(C_out, OH, OW\) = \(1, 3, 3\), got \(1, 2, 2\)"):
+        conv2d_backward_steps(grad_output="1,2;3,4")
+
+
+def test_cli_backward_with_grad_output(capsys):
+    assert cli.main(["explain", "conv2d", "--input", "1,2,0;0,1,2;2,0,1", "--kernel", "1,0;0,1",
+                     "--grad-output", "1,-1;2,0", "--algorithm", "im2col"]) == 0
+    text = capsys.readouterr().out
+    # dL/db = 1 - 1 + 2 + 0 = 2; dL/dw[0, 0, 0, 0] = x[0:2, 0:2] . g = 1 - 2 + 0 + 0 = -1.
+    assert "dL/db[0] = 1 + (-1) + 2 + 0 = 2" in text
+    assert "     = 1*1 + 2*(-1) + 0*2 + 1*0 = -1\n" in text
+    assert "dcols_0 = W_0^T @ g_0:" in text and "col2im: every entry" in text
+    assert text.rstrip().splitlines()[-1].endswith(": all match")
+
+
+@pytest.mark.parametrize("algorithm", ["direct", "fft", "winograd"])
+def test_cli_backward_for_other_algorithms(capsys, algorithm):
+    assert cli.main(["explain", "conv2d", "--backward", "--input", "2x5x5", "--kernel", "3x3",
+                     "--padding", "1", "--algorithm", algorithm, "--dtype", "float64"]) == 0
+    text = capsys.readouterr().out
+    last = text.rstrip().splitlines()[-1]
+    assert f"algorithm={algorithm!r}" in last and last.endswith(": all match")
+    assert "col2im" not in text  # only im2col has columns to scatter back
+
+
+# ------------------------------------------------------------ winograd and fft explained
+WINOGRAD_CONFIGS = [
+    # padding, groups, (C, H, W), C_out
+    pytest.param(0, 1, (1, 5, 5), 1, id="classic-size"),
+    pytest.param(1, 2, (4, 5, 6), 4, id="pad1-groups2"),
+    pytest.param(0, 1, (2, 3, 3), 1, id="one-output"),
+]
+
+
+@pytest.mark.parametrize("padding, groups, in_shape, c_out", WINOGRAD_CONFIGS)
+def test_winograd_tile_equals_the_algorithms_transforms(padding, groups, in_shape, c_out, dtype):
+    x, w = small_ints(*in_shape), small_ints(c_out, in_shape[0] // groups, 3, 3)
+    steps = conv2d_steps(x, w, padding=padding, groups=groups, algorithm="winograd", dtype=dtype)
+    tile, geometry = steps.transform, steps.geometry
+    xa, wa = x[None].astype(dtype), w.astype(dtype)
+    # The module's own transforms of the whole image: V (4, 4, G, Cg, N*tiles), tile 0 first;
+    # U (4, 4, G, C_out/G, Cg); M = U @ V.
+    v = winograd._transformed_input(xa, groups, geometry.padding, geometry.output_size)
+    u = winograd._transformed_weight(wa, groups)
+    for c in range(in_shape[0] // groups):
+        np.testing.assert_array_equal(tile.v[c], v[:, :, 0, c, 0])
+        np.testing.assert_array_equal(tile.u[c], u[:, :, 0, 0, c])
+    np.testing.assert_allclose(tile.m, np.matmul(u, v)[:, :, 0, 0, 0], rtol=1e-6, atol=1e-6)
+    expected = tF.conv2d(torch.tensor(x[None]), torch.tensor(w), padding=padding,
+                         groups=groups).numpy()[0]
+    oh, ow = geometry.output_size
+    np.testing.assert_allclose(tile.y[:oh, :ow], expected[0, :2, :2], atol=1e-4)
+    assert tile.max_error < (1e-10 if dtype == np.float64 else 1e-4)
+    text = explain_conv2d(x, w, padding=padding, groups=groups, algorithm="winograd", dtype=dtype)
+    error = re.search(r"e\. Error: max \|y - y_direct\| over the whole output = (\S+)", text)
+    assert float(error.group(1)) == pytest.approx(tile.max_error, rel=1e-2, abs=1e-12)
+
+
+def test_winograd_text_prints_the_modules_matrices_and_the_classic_tile():
+    text = explain_conv2d(algorithm="winograd")
+    step = section(text, 8)
+    assert "2 x 2 tiles" in step
+    # B^T's second row and G's second row (1/2 each), as winograd.py defines them.
+    assert " 0   1   1   0     0.5   0.5   0.5" in step
+    # The classic example's top-left output tile: [[4, 3], [2, 4]].
+    tile = step[step.index("d. Output transform"):].splitlines()[1:3]
+    assert [row.split() for row in tile] == [["4", "3"], ["2", "4"]]
+
+
+def test_winograd_rejects_other_geometries(capsys):
+    assert cli.main(["explain", "conv2d", "--algorithm", "winograd", "--stride", "2"]) == 1
+    assert "supports only 3x3 kernels with stride 1" in capsys.readouterr().err
+
+
+FFT_CONFIGS = [
+    # stride, padding, dilation, groups, (C, H, W), C_out, kernel
+    pytest.param(1, 0, 1, 1, (1, 5, 5), 1, (3, 3), id="classic-size"),
+    pytest.param(2, 1, 2, 2, (4, 7, 6), 2, (3, 2), id="stride2-pad1-dil2-groups2"),
+]
+
+
+@pytest.mark.parametrize("stride, padding, dilation, groups, in_shape, c_out, kernel", FFT_CONFIGS)
+def test_fft_spectra_equal_the_algorithms(stride, padding, dilation, groups, in_shape, c_out, kernel,
+                                          dtype):
+    x, w = small_ints(*in_shape), small_ints(c_out, in_shape[0] // groups, *kernel)
+    steps = conv2d_steps(x, w, stride=stride, padding=padding, dilation=dilation, groups=groups,
+                         algorithm="fft", dtype=dtype)
+    spectra, geometry = steps.transform, steps.geometry
+    size = geometry.padded_size
+    xpad = pad_by_hand(x, padding, padding, padding, padding)
+    assert spectra.size == xpad.shape[1:]
+    # The algorithm's own spectra, in its frequency-major layout.
+    cg = in_shape[0] // groups
+    x_spectrum = fft._spectrum(fft._grouped_data(xpad[None].astype(dtype), groups), size)
+    kernels = fft._grouped_kernel(fft._dilated_kernel(w.astype(dtype), geometry.dilation), groups)
+    w_spectrum = fft._spectrum(kernels, size)
+    tolerance = dict(rtol=1e-10, atol=1e-10) if dtype == np.float64 else dict(rtol=1e-4, atol=1e-3)
+    for c in range(cg):
+        np.testing.assert_allclose(spectra.x_spectra[c], x_spectrum[:, :, 0, c, 0], **tolerance)
+        np.testing.assert_allclose(spectra.w_spectra[c], w_spectrum[:, :, 0, 0, c], **tolerance)
+        # ... which are the textbook's: numpy's rfft2 of the padded channel.
+        np.testing.assert_allclose(spectra.x_spectra[c], np.fft.rfft2(xpad[c]), **tolerance)
+    y_spectrum = np.matmul(w_spectrum.conj(), x_spectrum)[:, :, 0, 0, 0]
+    np.testing.assert_allclose(spectra.y_spectrum, y_spectrum, **tolerance)
+    expected = tF.conv2d(torch.tensor(x[None]), torch.tensor(w), stride=stride, padding=padding,
+                         dilation=dilation, groups=groups).numpy()[0]
+    np.testing.assert_allclose(spectra.output, expected[0], **tolerance)
+    assert spectra.max_error < (1e-9 if dtype == np.float64 else 1e-3)
+
+
+def test_fft_text_shows_sizes_shapes_and_the_error(capsys):
+    assert cli.main(["explain", "conv2d", "--algorithm", "fft", "--input", "2x6x6", "--kernel",
+                     "3x3", "--padding", "1", "--stride", "2", "--dilation", "2"]) == 0
+    step = section(capsys.readouterr().out, 8)
+    # Padded 8 x 8; rfft2 keeps 8 x (8 // 2 + 1) = 8 x 5; kernel dilated to 5 x 5.
+    assert "(Hp, Wp) = (8, 8)" in step and "= 8 x 5 frequencies" in step
+    assert "(Fh, Fw, G, C/G, N) = (8, 5, 1, 2, 1)" in step
+    assert "KHd x KWd = 5 x 5" in step
+    assert "Hp - KHd + 1 = 4 rows" in step and "(stride (2, 2))" in step
+    error = re.search(r"over the whole output = (\S+)", step)
+    assert float(error.group(1)) < 1e-4

@@ -1,6 +1,7 @@
 """The study subcommands of ``minicnn``: ``explain``, ``summary`` and ``visualize``.
 
     minicnn explain conv2d [--input 1,2;3,4 | 2x5x5] [--kernel ...] [--stride 2] [--padding 1] ...
+    minicnn explain conv2d --backward [--grad-output 1,2;3,4] [--algorithm im2col] ...
     minicnn explain pool2d [--mode avg] [--kernel-size 3] [--stride 2] [--ceil-mode] ...
     minicnn summary --model lenet5 [--input-size 1,28,28]
     minicnn visualize kernels | filters | feature-maps | grad-cam [--out x.png] [--size 800x600]
@@ -17,6 +18,7 @@ from ..commands import command
 from ..functional.conv import available_algorithms
 from ..models import get_model, list_models
 from . import visualize
+from .explain_backward import explain_conv_backward
 from .explain_conv import explain_conv2d
 from .explain_pool import MODES, explain_pool2d
 from .summary import summary
@@ -78,10 +80,14 @@ def _nested(parser: argparse.ArgumentParser, title: str) -> Callable[..., argpar
 
 # ------------------------------------------------------------------------------- explain
 def _print_conv2d(args: argparse.Namespace) -> int:
-    print(explain_conv2d(args.input, args.kernel, stride=args.stride, padding=args.padding,
-                         dilation=args.dilation, groups=args.groups, in_channels=args.in_channels,
-                         out_channels=args.out_channels, algorithm=args.algorithm,
-                         dtype=args.dtype), end="")
+    options = dict(stride=args.stride, padding=args.padding, dilation=args.dilation,
+                   groups=args.groups, in_channels=args.in_channels,
+                   out_channels=args.out_channels, algorithm=args.algorithm, dtype=args.dtype)
+    if args.backward or args.grad_output is not None:
+        text = explain_conv_backward(args.input, args.kernel, args.grad_output, **options).text
+    else:
+        text = explain_conv2d(args.input, args.kernel, **options)
+    print(text, end="")
     return 0
 
 
@@ -119,6 +125,12 @@ def _explain_arguments(parser: argparse.ArgumentParser) -> None:
                       help="the conv2d algorithm that computes the output "
                            "(default: the process default)")
     conv.add_argument("--dtype", choices=DTYPES, default="float32")
+    conv.add_argument("--backward", action="store_true",
+                      help="then the backward: dL/db, dL/dw, dL/dx (a transposed convolution) and, "
+                           "for im2col, dcols and col2im, checked against autograd")
+    conv.add_argument("--grad-output", metavar="GRID",
+                      help=_grid_help("the upstream gradient dL/dy (implies --backward)", "3x3",
+                                      "all ones"))
 
     pool = add("pool2d", "print every step of a small max or average pooling", _print_pool2d)
     pool.add_argument("--input", metavar="GRID",

@@ -4,7 +4,8 @@ The numbers come from the engine itself, never from arithmetic redone here: the 
 (output size, padding per side) from conv2d's own argument check, the padded input and the
 column matrix from the im2col algorithm's helpers, and the output from ``F.conv2d`` with the
 chosen algorithm. What this module adds is the layout on the page, so a reader can check
-each number by hand.
+each number by hand. For the ``winograd`` and ``fft`` algorithms a step 8 shows their own
+transforms on filter 0 (:mod:`.explain_transforms`); the backward is :mod:`.explain_backward`.
 
 The default is the textbook example (a 5x5 binary image, an "X"-shaped 3x3 kernel) whose
 output is [[4, 3, 4], [2, 4, 3], [2, 3, 4]].
@@ -24,6 +25,9 @@ from ..functional.conv.im2col import im2col as im2col_columns
 from ..geometry import pad_input
 from ..tensor import Tensor
 from .costs import conv2d_multiply_adds, flops
+from .explain_transforms import (
+    FFTSpectra, WinogradTile, fft_spectra, render_fft, render_winograd, winograd_tile,
+)
 from .grids import (
     IMAGE_VALUES, KERNEL_VALUES, GridSpec, format_channels, format_grid, format_labelled_grid,
     format_number, integer_fill, product_terms, read_grid_spec, side_by_side, size_formula_lines,
@@ -39,6 +43,10 @@ CLASSIC_INPUT = np.array([
     [0, 1, 1, 0, 0],
 ], dtype=np.float64)
 CLASSIC_KERNEL = np.array([[1, 0, 1], [0, 1, 0], [1, 0, 1]], dtype=np.float64)
+
+# The algorithms whose own transforms get a step of their own: how to compute and print it.
+_TRANSFORMS = {"winograd": winograd_tile, "fft": fft_spectra}
+_TRANSFORM_RENDERERS = {WinogradTile: render_winograd, FFTSpectra: render_fft}
 
 # Sizes of the filled defaults, used when the classic example does not fit the requested
 # channel counts.
@@ -56,6 +64,8 @@ class ConvSteps:
     padded    (C, H + top + bottom, W + left + right), what the windows slide over
     columns   (groups, C/groups*KH*KW, OH*OW): im2col's column matrix, one column per window
     output    (C_out, OH, OW), from ``F.conv2d(..., algorithm=algorithm)``
+    transform for algorithm "winograd" or "fft": its transforms on filter 0 (see
+              :mod:`.explain_transforms`); None for the other algorithms
     """
 
     input: np.ndarray
@@ -65,6 +75,7 @@ class ConvSteps:
     columns: np.ndarray
     output: np.ndarray
     algorithm: str
+    transform: WinogradTile | FFTSpectra | None = None
 
 
 def conv_input(spec: GridSpec, in_channels: int | None = None) -> np.ndarray:
@@ -157,14 +168,21 @@ def conv2d_steps(
     # that order whether or not im2col keeps a batch axis; name the three axes explicitly.
     rows = w.shape[1] * w.shape[2] * w.shape[3]
     columns = im2col_columns(x.array, geometry).reshape(groups, rows, -1)
+    padded = pad_input(x.array, geometry)[0]
+    transform = None
+    if name in _TRANSFORMS:
+        direct = F.conv2d(x, w, stride=stride, padding=padding, dilation=dilation, groups=groups,
+                          algorithm="direct")
+        transform = _TRANSFORMS[name](padded, w.array, geometry, output.numpy()[0], direct.numpy()[0])
     return ConvSteps(
         input=x.array[0],
         weight=w.array,
         geometry=geometry,
-        padded=pad_input(x.array, geometry)[0],
+        padded=padded,
         columns=columns,
         output=output.numpy()[0],
         algorithm=name,
+        transform=transform,
     )
 
 
@@ -310,9 +328,19 @@ def _cost(steps: ConvSteps) -> list[str]:
     return lines
 
 
-def render_conv2d(steps: ConvSteps) -> str:
+def conv2d_sections(steps: ConvSteps) -> list[str]:
+    """The explanation's blocks of text: the header, then steps 1-7, then step 8 (the
+    algorithm's transforms) for winograd and fft."""
     sections = [_header, _output_size, _padded, _windows, _im2col, _gemm, _output, _cost]
-    return "\n\n".join("\n".join(section(steps)) for section in sections) + "\n"
+    texts = ["\n".join(section(steps)) for section in sections]
+    if steps.transform is not None:
+        render = _TRANSFORM_RENDERERS[type(steps.transform)]
+        texts.append("\n".join(render(steps.transform, steps.geometry, len(sections))))
+    return texts
+
+
+def render_conv2d(steps: ConvSteps) -> str:
+    return "\n\n".join(conv2d_sections(steps)) + "\n"
 
 
 def explain_conv2d(input: GridSpec = None, kernel: GridSpec = None, **options) -> str:
