@@ -18,7 +18,7 @@ import torch.nn.functional as tF
 
 from minicnn import cli
 from minicnn.functional.conv import available_algorithms, fft, winograd
-from minicnn.functional.conv.geometry import conv2d_geometry
+from minicnn.geometry import conv2d_geometry
 from minicnn.study import (
     conv2d_backward_steps, conv2d_steps, explain_conv2d, explain_conv_backward, explain_pool2d,
     pool2d_steps,
@@ -534,14 +534,15 @@ def test_winograd_tile_equals_the_algorithms_transforms(padding, groups, in_shap
     steps = conv2d_steps(x, w, padding=padding, groups=groups, algorithm="winograd", dtype=dtype)
     tile, geometry = steps.transform, steps.geometry
     xa, wa = x[None].astype(dtype), w.astype(dtype)
-    # The module's own transforms of the whole image: V (4, 4, G, Cg, N*tiles), tile 0 first;
-    # U (4, 4, G, C_out/G, Cg); M = U @ V.
-    v = winograd._transformed_input(xa, groups, geometry.padding, geometry.output_size)
-    u = winograd._transformed_weight(wa, groups)
+    # The module's own transforms of the whole image: V = B^T d B (N, C, TH, TW, 4, 4);
+    # U = G g G^T (C_out, Cg, 4, 4); M = the sum over channels of U * V.
+    v = winograd.sandwich(winograd.B_T, winograd.input_tiles(xa, geometry.padding, geometry.output_size))
+    u = winograd.sandwich(winograd.G, wa)
     for c in range(in_shape[0] // groups):
-        np.testing.assert_array_equal(tile.v[c], v[:, :, 0, c, 0])
-        np.testing.assert_array_equal(tile.u[c], u[:, :, 0, 0, c])
-    np.testing.assert_allclose(tile.m, np.matmul(u, v)[:, :, 0, 0, 0], rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(tile.v[c], v[0, c, 0, 0], rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(tile.u[c], u[0, c], rtol=1e-12, atol=1e-12)
+    m = (u[0, :, None, None] * v[0, : in_shape[0] // groups]).sum(axis=0)[0, 0]
+    np.testing.assert_allclose(tile.m, m, rtol=1e-6, atol=1e-6)
     expected = tF.conv2d(torch.tensor(x[None]), torch.tensor(w), padding=padding,
                          groups=groups).numpy()[0]
     oh, ow = geometry.output_size
@@ -587,9 +588,9 @@ def test_fft_spectra_equal_the_algorithms(stride, padding, dilation, groups, in_
     assert spectra.size == xpad.shape[1:]
     # The algorithm's own spectra, in its frequency-major layout.
     cg = in_shape[0] // groups
-    x_spectrum = fft._spectrum(fft._grouped_data(xpad[None].astype(dtype), groups), size)
-    kernels = fft._grouped_kernel(fft._dilated_kernel(w.astype(dtype), geometry.dilation), groups)
-    w_spectrum = fft._spectrum(kernels, size)
+    x_spectrum = fft.spectrum(fft.grouped_data(xpad[None].astype(dtype), groups), size)
+    kernels = fft.grouped_kernel(fft.dilated_kernel(w.astype(dtype), geometry.dilation), groups)
+    w_spectrum = fft.spectrum(kernels, size)
     tolerance = dict(rtol=1e-10, atol=1e-10) if dtype == np.float64 else dict(rtol=1e-4, atol=1e-3)
     for c in range(cg):
         np.testing.assert_allclose(spectra.x_spectra[c], x_spectrum[:, :, 0, c, 0], **tolerance)

@@ -29,7 +29,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import functional as F
-from ..functional.conv.windows import tap_slice
+from ..geometry import tap_slice
 from ..tensor import Tensor
 from .explain_conv import ConvSteps, conv2d_sections, conv2d_steps
 from .grids import (

@@ -15,13 +15,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..functional.conv.geometry import ConvGeometry
-from ..functional.conv.windows import tap_slice
+from ..geometry import ConvGeometry, tap_slice
 # The Winograd matrices themselves: never re-typed here, so text and code cannot drift apart.
 from ..functional.conv.winograd import A_T, B_T, G, KERNEL, OUT_TILE, TILE
 # The FFT algorithm's own helpers, so the spectra shown are the ones it multiplies (their names
 # are private there today).
-from ..functional.conv.fft import _dilated_kernel, _signal, _spectrum
+from ..functional.conv.fft import dilated_kernel, signal, spectrum
 from .grids import format_grid, format_number, side_by_side
 
 
@@ -122,14 +121,14 @@ def fft_spectra(padded: np.ndarray, weight: np.ndarray, geometry: ConvGeometry,
     """
     channels = _filter0_channels(weight)
     size = geometry.padded_size
-    kernel = _dilated_kernel(weight, geometry.dilation)[0]           # (Cg, KHd, KWd)
+    kernel = dilated_kernel(weight, geometry.dilation)[0]           # (Cg, KHd, KWd)
     # _spectrum transforms the last two axes and puts the frequencies first; one 2-D channel at
     # a time keeps the (Fh, Fw) grids in reading order.
-    x_spectra = np.stack([_spectrum(padded[c], size) for c in channels])
-    w_spectra = np.stack([_spectrum(k, size) for k in kernel])
+    x_spectra = np.stack([spectrum(padded[c], size) for c in channels])
+    w_spectra = np.stack([spectrum(k, size) for k in kernel])
     products = w_spectra.conj() * x_spectra
     y_spectrum = products.sum(axis=0)
-    circular = _signal(y_spectrum, size, *size, padded.dtype)
+    circular = signal(y_spectrum, size, *size, padded.dtype)
     kdh, kdw = kernel.shape[1:]
     valid = circular[: size[0] - kdh + 1, : size[1] - kdw + 1]
     _, _, rows, cols = tap_slice(geometry, 0, 0)  # where the strided windows start, as fft.py keeps

@@ -49,7 +49,7 @@ from ...backends.arrays import array_module
 from ...geometry import ConvGeometry, crop_padding, pad_input, tap_slice
 
 
-def _dilated_kernel(w, dilation: tuple[int, int]):
+def dilated_kernel(w, dilation: tuple[int, int]):
     """(C_out, Cg, KH, KW) -> (C_out, Cg, DH*(KH-1)+1, DW*(KW-1)+1): zeros between the taps."""
     dh, dw = dilation
     if (dh, dw) == (1, 1):
@@ -61,25 +61,25 @@ def _dilated_kernel(w, dilation: tuple[int, int]):
     return dilated
 
 
-def _grouped_data(a, groups: int):
+def grouped_data(a, groups: int):
     """(N, C, h, w) -> (G, C/G, N, h, w): channels as GEMM rows and samples as columns, per group."""
     batch, channels = a.shape[:2]
     return a.reshape(batch, groups, channels // groups, *a.shape[2:]).transpose(1, 2, 0, 3, 4)
 
 
-def _ungrouped_data(a):
+def ungrouped_data(a):
     """Inverse of :func:`_grouped_data`: (G, C/G, N, h, w) -> (N, C, h, w)."""
     groups, group_channels, batch = a.shape[:3]
     return a.transpose(2, 0, 1, 3, 4).reshape(batch, groups * group_channels, *a.shape[3:])
 
 
-def _grouped_kernel(w, groups: int):
+def grouped_kernel(w, groups: int):
     """(C_out, Cg, h, w) -> (G, C_out/G, Cg, h, w): a free reshape, output channels are group-major."""
     out_channels = w.shape[0]
     return w.reshape(groups, out_channels // groups, *w.shape[1:])
 
 
-def _spectrum(a, size: tuple[int, int]):
+def spectrum(a, size: tuple[int, int]):
     """Real (..., h, w) with h, w <= size -> complex (Fh, Fw, ...), frequency-major.
 
     rfft2 zero-pads the last two axes to ``size`` before transforming. A real signal's spectrum
@@ -89,8 +89,8 @@ def _spectrum(a, size: tuple[int, int]):
     return xp.moveaxis(xp.fft.rfft2(a, s=size), (-2, -1), (0, 1))
 
 
-def _signal(spectrum, size: tuple[int, int], rows: int, cols: int, dtype):
-    """Inverse of :func:`_spectrum`: (Fh, Fw, ...) -> real (..., rows, cols), the first rows x cols."""
+def signal(spectrum, size: tuple[int, int], rows: int, cols: int, dtype):
+    """Inverse of :func:`spectrum`: (Fh, Fw, ...) -> real (..., rows, cols), the first rows x cols."""
     xp = array_module(spectrum)
     signal = xp.fft.irfft2(xp.moveaxis(spectrum, (0, 1), (-2, -1)), s=size)
     return signal[..., :rows, :cols].astype(dtype, copy=False)
@@ -116,13 +116,13 @@ def forward(x, w, geom: ConvGeometry):
     """x (N, C, H, W), w (C_out, C/G, KH, KW) -> y (N, C_out, OH, OW), without bias."""
     xp = array_module(x)
     size = geom.padded_size
-    kernel = _dilated_kernel(w, geom.dilation)
-    x_spectrum = _spectrum(_grouped_data(pad_input(x, geom), geom.groups), size)  # (Fh, Fw, G, Cg, N)
-    w_spectrum = _spectrum(_grouped_kernel(kernel, geom.groups), size)  # (Fh, Fw, G, Co, Cg)
+    kernel = dilated_kernel(w, geom.dilation)
+    x_spectrum = spectrum(grouped_data(pad_input(x, geom), geom.groups), size)  # (Fh, Fw, G, Cg, N)
+    w_spectrum = spectrum(grouped_kernel(kernel, geom.groups), size)  # (Fh, Fw, G, Co, Cg)
     # Correlation theorem plus the channel sum: Y_f = conj(W_f) @ X_f at every frequency and group.
     y_spectrum = xp.matmul(w_spectrum.conj(), x_spectrum)  # (Fh, Fw, G, Co, N)
     valid_rows, valid_cols = size[0] - kernel.shape[2] + 1, size[1] - kernel.shape[3] + 1
-    y_stride1 = _ungrouped_data(_signal(y_spectrum, size, valid_rows, valid_cols, x.dtype))
+    y_stride1 = ungrouped_data(signal(y_spectrum, size, valid_rows, valid_cols, x.dtype))
     # Keep the positions where strided windows start; copy, so the discarded ones can be freed.
     return xp.ascontiguousarray(y_stride1[tap_slice(geom, 0, 0)])
 
@@ -131,20 +131,20 @@ def backward(grad_y, x, w, geom: ConvGeometry, need_input: bool, need_weight: bo
     """grad_y (N, C_out, OH, OW) -> (grad_x (N, C, H, W) or None, grad_w like w or None)."""
     xp = array_module(x)
     size = geom.padded_size
-    kernel = _dilated_kernel(w, geom.dilation)
-    grad_spectrum = _spectrum(_grouped_data(_zero_stuffed(grad_y, geom), geom.groups), size)  # (Fh, Fw, G, Co, N)
+    kernel = dilated_kernel(w, geom.dilation)
+    grad_spectrum = spectrum(grouped_data(_zero_stuffed(grad_y, geom), geom.groups), size)  # (Fh, Fw, G, Co, N)
     grad_x = grad_w = None
     if need_input:
-        w_spectrum = _spectrum(_grouped_kernel(kernel, geom.groups), size)  # (Fh, Fw, G, Co, Cg)
+        w_spectrum = spectrum(grouped_kernel(kernel, geom.groups), size)  # (Fh, Fw, G, Co, Cg)
         # Full convolution of dY1 with the kernel, summed over output channels: W_f^T @ dY1_f.
         grad_x_spectrum = xp.matmul(w_spectrum.swapaxes(-1, -2), grad_spectrum)  # (Fh, Fw, G, Cg, N)
-        grad_padded = _ungrouped_data(_signal(grad_x_spectrum, size, *size, x.dtype))
+        grad_padded = ungrouped_data(signal(grad_x_spectrum, size, *size, x.dtype))
         grad_x = crop_padding(grad_padded, geom)
     if need_weight:
-        x_spectrum = _spectrum(_grouped_data(pad_input(x, geom), geom.groups), size)  # (Fh, Fw, G, Cg, N)
+        x_spectrum = spectrum(grouped_data(pad_input(x, geom), geom.groups), size)  # (Fh, Fw, G, Cg, N)
         # Correlation of the input with dY1, summed over the batch: conj(dY1_f) @ X_f^T.
         grad_w_spectrum = xp.matmul(grad_spectrum.conj(), x_spectrum.swapaxes(-1, -2))  # (Fh, Fw, G, Co, Cg)
-        grad_kernel = _signal(grad_w_spectrum, size, kernel.shape[2], kernel.shape[3], w.dtype)
+        grad_kernel = signal(grad_w_spectrum, size, kernel.shape[2], kernel.shape[3], w.dtype)
         dh, dw = geom.dilation
         grad_w = grad_kernel.reshape(kernel.shape)[:, :, ::dh, ::dw]  # the zeros inserted by dilation are no weights
     return grad_x, grad_w
