@@ -4,6 +4,7 @@
     minicnn explain pool2d [--mode avg] [--kernel-size 3] [--stride 2] [--ceil-mode] ...
     minicnn summary --model lenet5 [--input-size 1,28,28]
     minicnn visualize kernels | filters | feature-maps | grad-cam [--out x.png] [--size 800x600]
+    minicnn visualize conv-animation | pool-animation [--input-size 5x6] ... [--out conv.gif]
 
 Importing this module registers them with :func:`minicnn.cli.command` (cli.py imports it).
 """
@@ -17,6 +18,7 @@ from ..cli import command
 from ..functional.conv import available_algorithms
 from ..models import get_model, list_models
 from . import visualize
+from .animation_commands import add_animation_commands
 from .explain_conv import explain_conv2d
 from .explain_pool import MODES, explain_pool2d
 from .summary import summary
@@ -235,9 +237,11 @@ def _visualize_arguments(parser: argparse.ArgumentParser) -> None:
                      help="the class to explain (default: the predicted one)")
     cam.add_argument("--layer", metavar="NAME", help="conv layer name (default: the last one)")
     _add_output(cam, "grad_cam.png", visualize.GRAD_CAM_SIZE)
+    add_animation_commands(add)
 
 
-@command("visualize", "draw kernels, filters, feature maps or Grad-CAM as a PNG (needs matplotlib)",
+@command("visualize", "draw kernels, filters, feature maps or Grad-CAM as a PNG, or a sliding "
+         "conv/pool window as a GIF (needs matplotlib)",
          _visualize_arguments)
 def run_visualize(args: argparse.Namespace) -> int:
     return args.run_nested(args)
