@@ -2,6 +2,7 @@
 
     minicnn explain conv2d [--input 1,2;3,4 | 2x5x5] [--kernel ...] [--stride 2] [--padding 1] ...
     minicnn explain pool2d [--mode avg] [--kernel-size 3] [--stride 2] [--ceil-mode] ...
+    minicnn explain model --checkpoint CKPT [--image DIGIT.png] [--model NAME] [--html page.html]
     minicnn summary --model lenet5 [--input-size 1,28,28]
     minicnn visualize kernels | filters | feature-maps | grad-cam [--out x.png] [--size 800x600]
     minicnn visualize conv-animation | pool-animation [--input-size 5x6] ... [--out conv.gif]
@@ -21,6 +22,7 @@ from . import visualize
 from .animation_commands import add_animation_commands
 from .explain_conv import explain_conv2d
 from .explain_pool import MODES, explain_pool2d
+from .model_page_command import add_model_page_command
 from .summary import summary
 
 DTYPES = ("float32", "float64")
@@ -135,9 +137,11 @@ def _explain_arguments(parser: argparse.ArgumentParser) -> None:
     pool.add_argument("--count-include-pad", action=argparse.BooleanOptionalAction, default=True,
                       help="avg: divide by the whole window, padding included (default: yes)")
     pool.add_argument("--dtype", choices=DTYPES, default="float32")
+    add_model_page_command(add)
 
 
-@command("explain", "show how conv2d or pool2d computes, step by step, with minicnn's numbers",
+@command("explain", "show how conv2d or pool2d computes, step by step, with minicnn's numbers "
+         "(or a model, as an HTML page)",
          _explain_arguments)
 def run_explain(args: argparse.Namespace) -> int:
     return args.run_nested(args)
