@@ -3,8 +3,8 @@
     animate_conv   minicnn visualize conv-animation
     animate_pool   minicnn visualize pool-animation
 
-Frame 0 shows the empty grids, the sizes and the output-size formula with the numbers; then
-one frame per output position highlights the input cells its window reads (each labelled with
+Every frame shows the sizes and the output-size formula with the numbers. The title frame
+shows the empty grids; then one frame per output position highlights the input cells its window reads (each labelled with
 its kernel tap) and fills that output cell. Which cells those are is decided by
 :mod:`.animation_frames`, from minicnn's own geometry; this module only draws. matplotlib
 (``matplotlib.animation`` with its Pillow writer) and Pillow are optional dependencies.
@@ -13,10 +13,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .animation_frames import IntOrPair, SlidingAnimation, Window, conv_animation, pool_animation
+from .animation_frames import (
+    TITLE_FRAMES, IntOrPair, SlidingAnimation, Window, conv_animation, pool_animation,
+)
 
 FPS = 2            # frames per second: slow enough to follow one window to the next
 CELL_INCHES = 0.42  # one grid cell on the figure
+HEADER_INCHES = 1.5  # above the grids: title, the two formulas, the frame's own line
+FOOTER_INCHES = 0.55  # below them: the two lines of the legend
 DPI = 80
 COLOURS = {"input": "#ffffff", "padding": "#d9d9d9", "overhang": "#f4f4f4",
            "window": "#f6a04d", "window-pad": "#fbd6ad", "output": "#9ecae1", "current": "#e6550d"}
@@ -100,7 +104,7 @@ def write_gif(animation: SlidingAnimation, path: str | Path) -> Path:
     oh, ow = animation.output_size
     channels = animation.channels
     width = max(channels * (cols + 1) * CELL_INCHES, 7.0)
-    height = (rows + oh + 4) * CELL_INCHES + 1.2
+    height = (rows + oh + 2) * CELL_INCHES + HEADER_INCHES + FOOTER_INCHES
     figure = figure_class(figsize=(width, height), dpi=DPI)
     axes = figure.subplots(2, channels, squeeze=False,
                            gridspec_kw={"height_ratios": [rows, max(oh, 1)]})
@@ -108,19 +112,23 @@ def write_gif(animation: SlidingAnimation, path: str | Path) -> Path:
                     animation.cell_kind) for g in range(channels)]
     outputs = [_Grid(axes[1, g], animation.output_size, _output_label(animation, g))
                for g in range(channels)]
-    heading = figure.suptitle(animation.title, fontsize=9)
-    figure.text(0.5, 0.01, _legend(animation), ha="center", va="bottom", fontsize=7)
-    status = figure.text(0.5, 0.93, "", ha="center", va="top", fontsize=8, family="monospace")
-    figure.subplots_adjust(left=0.02, right=0.98, top=0.84, bottom=0.08, hspace=0.35)
-    heading.set_y(0.99)
+    # Fixed room in inches above the grids (title, formulas, the frame's line) and below
+    # (the legend), so that text never overlaps a grid, however small the figure.
+    figure.text(0.5, 1 - 0.08 / height, "\n".join((animation.title, *animation.formulas)),
+                ha="center", va="top", fontsize=9)
+    status = figure.text(0.5, 1 - 0.75 / height, "", ha="center", va="top", fontsize=8,
+                         family="monospace")
+    figure.text(0.5, 0.08 / height, _legend(animation), ha="center", va="bottom", fontsize=7)
+    figure.subplots_adjust(left=0.02, right=0.98, top=1 - HEADER_INCHES / height,
+                           bottom=FOOTER_INCHES / height, hspace=0.35)
 
     def draw(frame: int):
         for grid in inputs + outputs:
             grid.clear()
-        index = frame - (animation.frame_count - len(animation.windows))
-        if index < 0:
-            status.set_text("\n".join(animation.formulas))
+        if frame < TITLE_FRAMES:
+            status.set_text(f"the window visits the {oh}x{ow} output positions row by row")
         else:
+            index = frame - TITLE_FRAMES
             _draw_window(animation, animation.windows[index], index, inputs, outputs, status)
         return []
 
@@ -136,7 +144,7 @@ def _draw_window(animation: SlidingAnimation, window: Window, index: int, inputs
     """Frame of window ``index``: its taps on every input channel, the outputs so far."""
     for grid in inputs:
         for tap in window.taps:
-            grid.cells[tap.padded].set_facecolor(COLOURS["window" if tap.input else "window-pad"])
+            grid.cells[tap.padded].set_facecolor(COLOURS["window" if tap.input is not None else "window-pad"])
             grid.texts[tap.padded].set_text(f"w{tap.kernel[0]}{tap.kernel[1]}")
     for grid in outputs:
         for done in animation.windows[:index]:
@@ -164,7 +172,7 @@ def _input_label(animation: SlidingAnimation, channel: int) -> str:
     h, w = animation.input_size
     rows, cols = animation.grid_size
     name = "input" if animation.channels == 1 else f"input channel {channel} (group {channel})"
-    return f"{name}: {h}x{w}, drawn with padding {rows}x{cols}"
+    return f"{name}: {h}x{w}" + ("" if (rows, cols) == (h, w) else f", drawn {rows}x{cols}")
 
 
 def _output_label(animation: SlidingAnimation, channel: int) -> str:
@@ -178,5 +186,5 @@ def _legend(animation: SlidingAnimation) -> str:
     if any(animation.cell_kind((r, c)) == "overhang" for r in range(animation.grid_size[0])
            for c in range(animation.grid_size[1])):
         parts.append("light grey: past the padding (ceil mode's last window)")
-    parts += ["orange: the window (pale on padding), wAB = kernel tap (A, B)", "red: the output it makes"]
-    return "   ".join(parts)
+    window = "orange: the window (pale on padding), wAB = kernel tap (A, B)   red: the output it makes"
+    return "   ".join(parts) + "\n" + window
