@@ -3,8 +3,10 @@
     minicnn explain conv2d [--input 1,2;3,4 | 2x5x5] [--kernel ...] [--stride 2] [--padding 1] ...
     minicnn explain conv2d --backward [--grad-output 1,2;3,4] [--algorithm im2col] ...
     minicnn explain pool2d [--mode avg] [--kernel-size 3] [--stride 2] [--ceil-mode] ...
+    minicnn explain model --checkpoint CKPT [--image DIGIT.png] [--model NAME] [--html page.html]
     minicnn summary --model lenet5 [--input-size 1,28,28]
     minicnn visualize kernels | filters | feature-maps | grad-cam [--out x.png] [--size 800x600]
+    minicnn visualize conv-animation | pool-animation [--input-size 5x6] ... [--out conv.gif]
 
 Importing this module registers them with :func:`minicnn.commands.command` (cli.py imports it).
 """
@@ -18,9 +20,11 @@ from ..commands import command
 from ..functional.conv import available_algorithms
 from ..models import get_model, list_models
 from . import visualize
+from .animation_commands import add_animation_commands
 from .explain_backward import explain_conv_backward
 from .explain_conv import explain_conv2d
 from .explain_pool import MODES, explain_pool2d
+from .model_page_command import add_model_page_command
 from .summary import summary
 
 DTYPES = ("float32", "float64")
@@ -145,9 +149,11 @@ def _explain_arguments(parser: argparse.ArgumentParser) -> None:
     pool.add_argument("--count-include-pad", action=argparse.BooleanOptionalAction, default=True,
                       help="avg: divide by the whole window, padding included (default: yes)")
     pool.add_argument("--dtype", choices=DTYPES, default="float32")
+    add_model_page_command(add)
 
 
-@command("explain", "show how conv2d or pool2d computes, step by step, with minicnn's numbers",
+@command("explain", "show how conv2d or pool2d computes, step by step, with minicnn's numbers "
+         "(or a model, as an HTML page)",
          _explain_arguments)
 def run_explain(args: argparse.Namespace) -> int:
     return args.run_nested(args)
@@ -247,9 +253,11 @@ def _visualize_arguments(parser: argparse.ArgumentParser) -> None:
                      help="the class to explain (default: the predicted one)")
     cam.add_argument("--layer", metavar="NAME", help="conv layer name (default: the last one)")
     _add_output(cam, "grad_cam.png", visualize.GRAD_CAM_SIZE)
+    add_animation_commands(add)
 
 
-@command("visualize", "draw kernels, filters, feature maps or Grad-CAM as a PNG (needs matplotlib)",
+@command("visualize", "draw kernels, filters, feature maps or Grad-CAM as a PNG, or a sliding "
+         "conv/pool window as a GIF (needs matplotlib)",
          _visualize_arguments)
 def run_visualize(args: argparse.Namespace) -> int:
     return args.run_nested(args)
