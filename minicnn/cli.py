@@ -20,7 +20,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import __version__, backends, cuda
+from . import __version__, allocator, backends, cuda
 from .functional import conv
 from .models import list_models
 from .nn import CrossEntropyLoss
@@ -183,6 +183,7 @@ def _apply_compute_settings(args: argparse.Namespace) -> None:
 @command("train", "train a model on MNIST, writing checkpoints, metrics and plots",
          _train_arguments)
 def run_train(args: argparse.Namespace) -> int:
+    malloc = allocator.command_setting()  # process-wide, so the command applies it, not the import
     _prepare_device(args.device)
     _apply_compute_settings(args)
     requested = {name: getattr(args, name) for name in RECIPE_FLAGS
@@ -203,7 +204,7 @@ def run_train(args: argparse.Namespace) -> int:
     print(f"{what}: {len(trainer.loaders.train.dataset)} training images, validation on the "
           f"{trainer.loaders.val_name} set ({len(trainer.loaders.val.dataset)} images), "
           f"backend {backends.get_backend()}, conv2d {conv.get_default_algorithm()}, "
-          f"writing to {out}", flush=True)
+          f"writing to {out}; {malloc}", flush=True)
     result = trainer.fit()
     for note in result.notes:
         print(f"note: {note}")
