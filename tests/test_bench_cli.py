@@ -556,3 +556,31 @@ def test_auto_decisions_read_autos_cache_for_the_layers_of_the_run():
                                   + ", ".join(f"{name} {s * 1e3:.3f}" for name, s in times) + " ms)")
     assert backward.describe().startswith(f"conv2d {layer} numpy/auto backward (input, weight): ")
     assert auto_decisions([layer], ["numba"]) == []
+
+
+# --------------------------------------------------------------------------- torch alone
+def test_the_child_rebuilds_the_plans_torch_cases_from_the_request():
+    from minicnn.benchmark import torch_alone
+
+    plan = BenchPlan(("numpy",), torch, ("conv2d", "max_pool2d"), (parse_conv_shape(TINY_CONV, "c"),),
+                     (parse_pool_shape(TINY_POOL, "p"),))
+    document = json.loads(json.dumps(torch_alone.request(plan, SMOKE_METHOD, 3)))
+    rebuilt = torch_alone._plan(document, torch)
+    assert (rebuilt.ops, rebuilt.conv_layers, rebuilt.pool_layers, rebuilt.lenet) == (
+        plan.ops, plan.conv_layers, plan.pool_layers, plan.lenet)
+    assert rebuilt.backends == () and document["threads"] == 3
+    assert document["method"] == {"warmup_s": 0.0, "min_calls": 1, "min_block_s": 0.0, "rounds": 1}
+
+
+def test_a_failing_child_is_one_error_naming_its_last_words(monkeypatch):
+    import subprocess
+
+    from minicnn.benchmark import torch_alone
+
+    def failed(*args, **kwargs):
+        return subprocess.CompletedProcess(args, 1, stdout="", stderr="Traceback ...\nMemoryError: no room\n")
+
+    monkeypatch.setattr(torch_alone.subprocess, "run", failed)
+    plan = BenchPlan((), torch, ("conv2d",), (parse_conv_shape(TINY_CONV, "c"),))
+    with pytest.raises(RuntimeError, match=r"torch alone in a fresh process failed \(exit 1\): MemoryError: no room"):
+        torch_alone.time_torch_alone(plan, SMOKE_METHOD, 1)

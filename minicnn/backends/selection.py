@@ -16,11 +16,11 @@ needs it, never at import.
 Sharing the cores. The numba backend's kernels run on Numba's thread pool, the GEMMs that the
 other ops leave to NumPy on OpenBLAS's, and each pool keeps its threads spinning for a while
 after its work is done. Alternating the two — a LeNet-5 training step does, kernel, GEMM,
-kernel — makes each wait for the other's idle threads: a LeNet-5 epoch took three times as long.
-So while "numba" is the process default (:func:`set_backend`, :func:`use_backend`, or
+kernel — makes each wait for the other's idle threads (DESIGN.md, Performance, trap 4). So
+while "numba" is the process default (:func:`set_backend`, :func:`use_backend`, or
 MINICNN_BACKEND=numba at the first op), NumPy's BLAS runs single-threaded, through threadpoolctl
-(a dependency of minicnn), and the original thread count comes back when another backend becomes
-the default. Where the BLAS threads cannot be limited (threadpoolctl missing from the
+(a dependency of minicnn), and the original thread count comes back when another backend
+becomes the default. Where the BLAS threads cannot be limited (threadpoolctl missing from the
 environment, or a BLAS it does not know) a RuntimeWarning says so once, naming the fix, rather
 than letting the run go slow without a word. Nothing is limited at import, nor by a per-call
 ``backend="numba"``: only the user's choice of a process default changes process-wide threads.

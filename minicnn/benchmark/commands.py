@@ -42,7 +42,7 @@ from .plot import plot_results
 from .progress import BenchProgress
 from .results import CaseResult, add_comparison, case_results, load_results, run_document, write_json
 from .runner import run_cases
-from .table import Column, format_accuracy, format_auto, format_legend, format_summary, format_table, table_columns
+from .table import TORCH_ALONE_COLUMN, Column, format_accuracy, format_auto, format_legend, format_summary, format_table, table_columns
 from .timing import DEFAULT_METHOD, QUICK_METHOD, Method
 from .torch_alone import time_torch_alone
 
@@ -76,7 +76,10 @@ def _bench_arguments(parser: argparse.ArgumentParser) -> None:
     what.add_argument("--algorithms", type=_names, metavar="NAME,...",
                       help=f"conv2d algorithms (default: all of {','.join(available_algorithms())}); "
                            "a non-reference backend (numba) runs only those it has kernels for")
-    how = parser.add_argument_group("how", DEFAULT_METHOD.describe())
+    how = parser.add_argument_group(
+        "how", f"{DEFAULT_METHOD.describe()}. The command first makes glibc malloc keep freed memory "
+               "for the whole process, torch included (minicnn.allocator; MINICNN_MALLOC_TUNING=0 leaves "
+               "malloc at its defaults), and says so in its output.")
     how.add_argument("--rounds", type=int, metavar="N",
                      help=f"rounds of blocks (default: {DEFAULT_METHOD.rounds}; --quick: {QUICK_METHOD.rounds})")
     how.add_argument("--min-calls", type=int, metavar="N",
@@ -148,13 +151,14 @@ def _method(args: argparse.Namespace) -> Method:
 
 
 def _report(args: argparse.Namespace, results: list[CaseResult], columns: list[Column], document: dict,
-            comparison: str | None, legend: str, extras: list[str]) -> None:
-    """The table on stdout (with the note on the comparison), then the JSON and the PNG when asked."""
+            notes: list[str], legend: str, extras: list[str]) -> None:
+    """The table on stdout (with the run's late notes), the accuracy table and auto's choices,
+    then the JSON and the PNG when asked."""
     print()
     print(format_table(results, columns))
     print(legend)
-    if comparison is not None:
-        print(f"note: {comparison}")
+    for note in notes:
+        print(f"note: {note}")
     for extra in extras:
         print()
         print(extra)
@@ -163,6 +167,16 @@ def _report(args: argparse.Namespace, results: list[CaseResult], columns: list[C
     if args.plot is not None:
         written = plot_results(results, args.plot, with_torch=any(r.vs_torch is not None for r in results))
         print(f"bar chart written to {written}" if written else "no bar chart: matplotlib is not installed")
+
+
+def _torch_alone(plan: BenchPlan, method: Method, torch: ModuleType) -> tuple[dict | None, str | None]:
+    """(torch alone's document, None), or (None, why there is no such column): its failure does
+    not cost the run its own numbers."""
+    print("timing torch alone in a fresh process ...", file=sys.stderr, flush=True)
+    try:
+        return time_torch_alone(plan, method, torch.get_num_threads()), None
+    except RuntimeError as exc:
+        return None, f"no {TORCH_ALONE_COLUMN!r} column: {exc}"
 
 
 @command("bench", "time conv2d, pooling and a LeNet-5 step on every backend and algorithm vs torch",
@@ -199,20 +213,21 @@ def run_bench(args: argparse.Namespace) -> int:
         measurements = run_cases(cases, method, progress)
     finally:
         progress.close()
-    torch_alone, torch_alone_medians = None, None
+    late_notes = []  # printed under the table
+    torch_alone = None
     if torch is not None and args.torch_alone:
-        print("timing torch alone in a fresh process ...", file=sys.stderr, flush=True)
-        torch_alone = time_torch_alone(plan, method, torch.get_num_threads())
-        torch_alone_medians = {group: timing.get("median_s") for group, timing in torch_alone["groups"].items()}
+        torch_alone, why_not = _torch_alone(plan, method, torch)
+        late_notes += [why_not] * (why_not is not None)
     print("checking accuracy against float64 ...", file=sys.stderr, flush=True)
     accuracy = check_cases(cases)
     decisions = auto_decisions(conv_layers, backend_names) if "conv2d" in ops else []
+    torch_alone_medians = None if torch_alone is None else {
+        group: timing.get("median_s") for group, timing in torch_alone["groups"].items()}
     results = case_results(measurements, peaks, torch_alone_medians)
 
-    comparison = None
     if old_records is not None:
         matched = add_comparison(results, old_records)
-        comparison = f"compared with {args.compare}: {matched} of {len(results)} cases matched"
+        late_notes.append(f"compared with {args.compare}: {matched} of {len(results)} cases matched")
     columns = table_columns(torch is not None, torch_alone is not None, old_records is not None)
     process = f"process: {malloc}; torch: {machine['torch']}"
     if torch_alone is not None:
@@ -221,10 +236,10 @@ def run_bench(args: argparse.Namespace) -> int:
     extras = [format_accuracy(accuracy)] if accuracy else []
     extras += [format_auto(decisions)] if decisions else []
     document = run_document(results, machine=machine, peaks=peaks, settings=settings,
-                            notes=notes + [comparison] * (comparison is not None), argv=sys.argv[1:],
+                            notes=notes + late_notes, argv=sys.argv[1:],
                             torch_alone=torch_alone, accuracy=accuracy, auto=decisions,
                             compared_with=None if args.compare is None else str(args.compare))
-    _report(args, results, columns, document, comparison, legend, extras)
+    _report(args, results, columns, document, late_notes, legend, extras)
     failed = sum(result.error is not None for result in results)
     if failed:
         print(f"{failed} of {len(results)} cases failed (see the table)", file=sys.stderr)
