@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from minicnn import allocator
@@ -81,3 +82,20 @@ def test_without_glibc_nothing_is_set_and_the_statement_says_why(monkeypatch):
     assert allocator.keep_freed_memory() is False
     assert not allocator.freed_memory_kept()
     assert allocator.describe() == "malloc at its defaults (no glibc mallopt here)"
+
+
+@glibc_only
+def test_minicnn_train_applies_the_setting_and_says_so(tmp_path):
+    from test_cli import QUICK, run_cli, synthetic_digits, write_idx
+
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for prefix in ("train", "t10k"):
+        labels = rng.integers(0, 10, 64)
+        write_idx(raw / f"{prefix}-images-idx3-ubyte", synthetic_digits(labels, rng))
+        write_idx(raw / f"{prefix}-labels-idx1-ubyte", labels)
+    result = run_cli("train", *QUICK, "--backend", "numpy", "--subset", "64", "--epochs", "1",
+                     "--data-root", tmp_path, "--out", tmp_path / "run", "--no-plots", "--no-progress")
+    assert result.returncode == 0, result.stderr
+    assert "; glibc malloc keeps freed memory (minicnn.allocator.keep_freed_memory()" in result.stdout
