@@ -5,7 +5,9 @@ test is one group of implementations that compute the same thing, and :func:`tim
 times them all with ``compare`` — each in warmed blocks, the blocks alternated over rounds —
 inside a single pytest-benchmark round. Their timings go into the benchmark's ``extra_info``,
 which report.py reads; pytest-benchmark's own statistics of that one round (the whole
-comparison) mean nothing and report.py ignores them. With ``--benchmark-disable`` each
+comparison) mean nothing and report.py ignores them. Where a group has a torch case, torch is
+also timed alone in a fresh process at malloc's defaults, by the same method
+(:mod:`minicnn.benchmark.torch_alone`): report.py's "torch (own process, defaults)" column. With ``--benchmark-disable`` each
 implementation runs twice, untimed in effect: a check that the suite works.
 
 The process settings are part of the method: glibc's malloc setting is applied here, before
@@ -21,6 +23,7 @@ import torch
 from minicnn import allocator
 from minicnn.benchmark import blas_info, gemm_peak_gflops
 from minicnn.benchmark.timing import DEFAULT_METHOD, SMOKE_METHOD, compare
+from minicnn.benchmark.torch_alone import case_plan, time_torch_alone
 
 MALLOC = allocator.command_setting()
 
@@ -38,11 +41,12 @@ def pytest_benchmark_update_machine_info(config, machine_info):
 
 @pytest.fixture
 def time_contenders(benchmark):
-    """``time_contenders(group, contenders, method=DEFAULT_METHOD, **info)``: time the contenders
-    by the method in one benchmark round and record their timings, the method and ``info``
-    (e.g. flops=) in the benchmark's extra_info. A contender that fails fails the test."""
+    """``time_contenders(group, contenders, method=DEFAULT_METHOD, alone=None, **info)``: time the
+    contenders by the method in one benchmark round and record their timings, the method and
+    ``info`` (e.g. flops=) in the benchmark's extra_info; then, if ``alone`` is a torch case of
+    the group, time it alone in a fresh process too. A contender that fails fails the test."""
 
-    def run(group, contenders, method=DEFAULT_METHOD, **info):
+    def run(group, contenders, method=DEFAULT_METHOD, alone=None, **info):
         method = SMOKE_METHOD if benchmark.disabled else method
         benchmark.group = group
         timings = benchmark.pedantic(compare, args=(contenders, method), rounds=1, iterations=1)
@@ -50,6 +54,10 @@ def time_contenders(benchmark):
         assert not failed, f"{group}: {failed}"
         benchmark.extra_info.update(info, method=method.as_dict(), method_text=method.describe(),
                                     timings={timing.label: timing.as_dict() for timing in timings})
+        if alone is not None:
+            document = time_torch_alone(case_plan(alone), method, torch.get_num_threads(), [alone.group])
+            benchmark.extra_info["torch_alone"] = {"malloc": document["malloc"], "threads": document["threads"],
+                                                   **document["groups"][alone.group]}
         return timings
 
     return run

@@ -4,8 +4,10 @@ Every suite times by minicnn.benchmark.timing (conftest.py's ``time_contenders``
 is one group of implementations, and its extra_info holds each one's timing. One row per
 (group, implementation): the median of the block medians, the min-max of the block medians,
 the IQR of all timed calls, GFLOP/s, the share of the NumPy sgemm peak measured at the start of
-the run, and the ratio to torch's median in the same group (> 1: slower than torch). The method
-line and the process settings (malloc, threads, BLAS) head the table. Benchmarks that recorded
+the run, the ratio to torch's median in the same group (> 1: slower than torch), and where it
+was measured the ratio to torch alone in a fresh process at malloc's defaults ("torch (own
+process, defaults)", torch as its users run it). The method line and the process settings
+(malloc, threads, BLAS) head the table. Benchmarks that recorded
 auto's choice (test_conv_algorithms_bench.py) get a second table: what auto chose and why, and
 its time over the best single algorithm's, both measured in the same alternated blocks.
 
@@ -37,12 +39,22 @@ def _header(run: dict, methods: list[str]) -> list[str]:
         f"{machine.get('numpy_sgemm_peak_gflops')} GFLOP/s.",
         f"Process: {machine.get('malloc', 'malloc setting not recorded')}.",
     ]
+    alone = next((bench["extra_info"]["torch_alone"] for bench in run["benchmarks"]
+                  if "torch_alone" in bench["extra_info"]), None)
+    if alone is not None:
+        lines.append(f"torch (own process, defaults): torch alone in a fresh process, {alone['malloc']}, "
+                     f"{alone['threads']} threads, the same method.")
     return lines + [f"Timing {method}." for method in dict.fromkeys(methods)]
+
+
+def _ratio(seconds: float, reference: dict | None) -> str:
+    return f"{seconds / reference['median_s']:.2f}" if reference else "—"
 
 
 def _rows(bench: dict, peak: float | None) -> list[str]:
     timings = bench["extra_info"]["timings"]
-    torch_median = next((t["median_s"] for label, t in timings.items() if label.startswith("torch")), None)
+    torch_timing = next((t for label, t in timings.items() if label.startswith("torch")), None)
+    alone = bench["extra_info"].get("torch_alone")
     flops = bench["extra_info"].get("flops")
     rows = []
     for label, timing in timings.items():
@@ -51,9 +63,9 @@ def _rows(bench: dict, peak: float | None) -> list[str]:
         if flops:
             gflops = f"{flops / median / 1e9:.1f}"
             share = f"{100 * flops / median / 1e9 / peak:.0f}" if peak else "—"
-        ratio = f"{median / torch_median:.2f}" if torch_median else "—"
         rows.append(f"| {bench['group']} | {label} | {_ms(median)} | {_ms(timing['min_s'])}–{_ms(timing['max_s'])} "
-                    f"| {_ms(timing['iqr_s'])} | {gflops} | {share} | {ratio} |")
+                    f"| {_ms(timing['iqr_s'])} | {gflops} | {share} | {_ratio(median, torch_timing)} "
+                    f"| {_ratio(median, alone)} |")
     return rows
 
 
@@ -83,8 +95,9 @@ def table(path: str) -> str:
     lines = _header(run, [bench["extra_info"]["method_text"] for bench in benches])
     lines += [
         "",
-        "| benchmark | impl | median ms | min–max ms | IQR ms | GFLOP/s | % sgemm peak | ratio to torch |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| benchmark | impl | median ms | min–max ms | IQR ms | GFLOP/s | % sgemm peak | ratio to torch "
+        "| ratio to torch (own process, defaults) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for bench in benches:
         lines += _rows(bench, peak)

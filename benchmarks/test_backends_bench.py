@@ -4,7 +4,8 @@ CPU and on CUDA when present.
 
 The cases, their inputs and the code timed are minicnn.benchmark.cases', and the method is
 minicnn.benchmark.timing's, the same as the command's: each test is one group, its
-implementations timed in warmed blocks alternated over rounds (conftest.py).
+implementations timed in warmed blocks alternated over rounds (conftest.py), then torch-cpu
+alone in a fresh process at malloc's defaults.
 
 Run:  python -m pytest benchmarks/test_backends_bench.py --benchmark-json=benchmarks/results/backends.json
 then: python benchmarks/report.py benchmarks/results/backends.json > benchmarks/results/backends-<machine>.md
@@ -28,4 +29,5 @@ def _id(group: str) -> str:
 @pytest.mark.parametrize("group", GROUPS, ids=_id)
 def test_group(time_contenders, group):
     cases = GROUPS[group]
-    time_contenders(group, [contender(case) for case in cases], flops=cases[0].flops)
+    torch_cpu = next((case for case in cases if case.implementation.label == "torch-cpu"), None)
+    time_contenders(group, [contender(case) for case in cases], alone=torch_cpu, flops=cases[0].flops)

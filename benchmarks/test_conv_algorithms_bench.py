@@ -37,6 +37,6 @@ def test_conv2d_forward(benchmark, time_contenders, layer):
                        *(Implementation("cpu", "numpy", algorithm) for algorithm in algorithms)]
     cases = [Case("conv2d", layer, FORWARD, implementation) for implementation in implementations]
     clear_auto_cache()  # auto measures its candidates afresh, in this test's first warm-up
-    time_contenders(cases[0].group, [contender(case) for case in cases], flops=cases[0].flops)
+    time_contenders(cases[0].group, [contender(case) for case in cases], alone=cases[0], flops=cases[0].flops)
     (decision,) = auto_decisions([layer], ["numpy"])
     benchmark.extra_info["auto"] = asdict(decision)

@@ -584,3 +584,21 @@ def test_a_failing_child_is_one_error_naming_its_last_words(monkeypatch):
     plan = BenchPlan((), torch, ("conv2d",), (parse_conv_shape(TINY_CONV, "c"),))
     with pytest.raises(RuntimeError, match=r"torch alone in a fresh process failed \(exit 1\): MemoryError: no room"):
         torch_alone.time_torch_alone(plan, SMOKE_METHOD, 1)
+
+
+def test_the_child_times_only_the_asked_groups_cpu_torch_case(monkeypatch, capsys):
+    import io
+
+    from minicnn.benchmark import torch_alone
+
+    layer = parse_conv_shape(TINY_CONV, "c")
+    case = Case("conv2d", layer, FORWARD_BACKWARD, Implementation("cpu", torch=torch))
+    plan = torch_alone.case_plan(case)
+    assert (plan.ops, plan.conv_layers, plan.backends) == (("conv2d",), (layer,), ())
+    request = torch_alone.request(plan, SMOKE_METHOD, torch.get_num_threads(), [case.group])
+    monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(request)))
+    torch_alone.main()
+    document = json.loads(capsys.readouterr().out)
+    assert list(document["groups"]) == [case.group]  # not the fwd group of the same layer
+    assert document["groups"][case.group]["calls_per_block"] == [1]
+    assert document["threads"] == torch.get_num_threads()

@@ -232,7 +232,9 @@ def test_report_reads_the_timings_and_states_the_method(tmp_path):
                             "timings": {"torch-cpu": _timing(2.0, 1.9, 2.5, 0.1),
                                         "numpy/im2col": _timing(4.0, 3.5, 4.25, 0.2),
                                         "numpy/auto": _timing(4.5, 4.0, 5.0, 0.3)},
-                            "auto": {"chosen": "im2col", "seconds": {"direct": 0.005, "im2col": 0.004}}}},
+                            "auto": {"chosen": "im2col", "seconds": {"direct": 0.005, "im2col": 0.004}},
+                            "torch_alone": {"malloc": "malloc at its defaults (...)", "threads": 2,
+                                            **_timing(8.0, 7.0, 9.0, 0.5)}}},
         ],
     }
     path = tmp_path / "run.json"
@@ -240,9 +242,12 @@ def test_report_reads_the_timings_and_states_the_method(tmp_path):
     out = subprocess.run([sys.executable, str(REPO / "benchmarks" / "report.py"), str(path)],
                          capture_output=True, text=True, check=True).stdout
     assert f"Timing {method}." in out and "Process: glibc malloc keeps freed memory (...)." in out
-    # 2 MFLOP in 4 ms = 0.5 GFLOP/s, 0.5 % of the 100 GFLOP/s peak; 4 / 2 = 2.00 x torch.
-    assert "| conv2d c fwd | numpy/im2col | 4.000 | 3.500–4.250 | 0.200 | 0.5 | 0 | 2.00 |" in out
-    assert "| conv2d c fwd | torch-cpu | 2.000 | 1.900–2.500 | 0.100 | 1.0 | 1 | 1.00 |" in out
+    assert ("torch (own process, defaults): torch alone in a fresh process, malloc at its defaults (...), "
+            "2 threads, the same method.") in out
+    # 2 MFLOP in 4 ms = 0.5 GFLOP/s, 0.5 % of the 100 GFLOP/s peak; 4 / 2 = 2.00 x torch, 4 / 8 = 0.50
+    # x torch alone.
+    assert "| conv2d c fwd | numpy/im2col | 4.000 | 3.500–4.250 | 0.200 | 0.5 | 0 | 2.00 | 0.50 |" in out
+    assert "| conv2d c fwd | torch-cpu | 2.000 | 1.900–2.500 | 0.100 | 1.0 | 1 | 1.00 | 0.25 |" in out
     # auto: the candidates by its own timing, fastest first; 4.5 / 4.0 = 1.12 of the best block time.
     assert "| conv2d c fwd | im2col | im2col 4.000, direct 5.000 | numpy/im2col | 4.000 | 4.500 | 1.12 |" in out
 

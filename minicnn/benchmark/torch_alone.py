@@ -16,31 +16,44 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from .. import allocator
-from .cases import BenchPlan, build_cases, contender
+from .cases import BenchPlan, Case, build_cases, contender
 from .implementations import optional_torch
 from .layers import ConvLayer, LeNetStep, PoolLayer
 from .timing import Method, compare
 
 
-def request(plan: BenchPlan, method: Method, threads: int) -> dict[str, Any]:
-    """What the child needs to rebuild ``plan``'s torch cases, as JSON-ready data."""
+def request(plan: BenchPlan, method: Method, threads: int, groups: Sequence[str] | None = None) -> dict[str, Any]:
+    """What the child needs to rebuild ``plan``'s torch cases (only those of ``groups``, if
+    given), as JSON-ready data."""
     return {"ops": list(plan.ops), "conv_layers": [asdict(layer) for layer in plan.conv_layers],
             "pool_layers": [asdict(layer) for layer in plan.pool_layers], "lenet": asdict(plan.lenet),
-            "method": method.as_dict(), "threads": threads}
+            "groups": None if groups is None else list(groups), "method": method.as_dict(), "threads": threads}
 
 
-def time_torch_alone(plan: BenchPlan, method: Method, threads: int) -> dict[str, Any]:
-    """Run the child; returns its document: ``{"malloc": ..., "threads": ..., "groups": {group: timing}}``
-    (timings as :meth:`~.timing.Timing.as_dict`). RuntimeError with the child's last words if it fails."""
+def case_plan(case: Case) -> BenchPlan:
+    """A plan holding ``case``'s op on ``case``'s workload: ask for ``case.group`` only."""
+    plan = BenchPlan((), case.implementation.torch, (case.op,))
+    if case.op == "conv2d":
+        return replace(plan, conv_layers=(case.workload,))
+    if case.op == "lenet5_step":
+        return replace(plan, lenet=case.workload)
+    return replace(plan, pool_layers=(case.workload,))
+
+
+def time_torch_alone(plan: BenchPlan, method: Method, threads: int,
+                     groups: Sequence[str] | None = None) -> dict[str, Any]:
+    """Run the child on ``plan``'s CPU torch cases (of ``groups``, if given); returns its
+    document: ``{"malloc": ..., "threads": ..., "groups": {group: timing}}`` (timings as
+    :meth:`~.timing.Timing.as_dict`). RuntimeError with the child's last words if it fails."""
     package_root = str(Path(__file__).resolve().parents[2])  # the child imports this minicnn
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])))
     child = subprocess.run([sys.executable, "-m", "minicnn.benchmark.torch_alone"], env=env, text=True,
-                           input=json.dumps(request(plan, method, threads)), capture_output=True)
+                           input=json.dumps(request(plan, method, threads, groups)), capture_output=True)
     if child.returncode != 0:
         last = (child.stderr.strip().splitlines() or ["no output"])[-1]
         raise RuntimeError(f"torch alone in a fresh process failed (exit {child.returncode}): {last}")
@@ -63,8 +76,9 @@ def main() -> None:
     torch.set_num_threads(document["threads"])
     method = Method(**document["method"])
     groups = {}
+    wanted = document["groups"]
     for case in build_cases(_plan(document, torch)):
-        if case.implementation.device == "cpu":
+        if case.implementation.device == "cpu" and (wanted is None or case.group in wanted):
             (timing,) = compare([contender(case)], method)
             groups[case.group] = timing.as_dict()
     json.dump({"malloc": allocator.describe(), "threads": torch.get_num_threads(), "groups": groups}, sys.stdout)
