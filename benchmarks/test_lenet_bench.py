@@ -1,6 +1,7 @@
 """LeNet-5 forward+backward at batch 1 (autograd overhead) and at batch 64 (one training step).
 
-Both libraries run the same model code (``lenet5(lib)``) from the same weights.
+Both libraries run the same model code (``lenet5(lib)``) from the same weights; each test is one
+batch size, torch and minicnn timed by the method of minicnn.benchmark.timing (conftest.py).
 
     python -m pytest benchmarks/test_lenet_bench.py --benchmark-json=benchmarks/results/lenet.json
 """
@@ -9,6 +10,7 @@ import pytest
 import torch
 
 import minicnn
+from minicnn.benchmark.timing import Contender
 
 LIBRARIES = {"torch": torch, "minicnn": minicnn}
 
@@ -45,9 +47,7 @@ def _training_step(lib_name: str, batch: int):
     return step
 
 
-@pytest.mark.parametrize("lib", ["torch", "minicnn"])
 @pytest.mark.parametrize("batch", [1, 64])
-def test_lenet_train_step(benchmark, lib, batch):
-    benchmark.group = f"lenet5 train step, batch {batch}"
-    benchmark.extra_info.update(impl=lib, batch=batch)
-    benchmark.pedantic(_training_step(lib, batch), warmup_rounds=20, rounds=50, iterations=5)
+def test_lenet_train_step(time_contenders, batch):
+    time_contenders(f"lenet5 train step, batch {batch}",
+                    [Contender(name, _training_step(name, batch)) for name in LIBRARIES], batch=batch)

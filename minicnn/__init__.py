@@ -4,13 +4,9 @@ Written to be read: every op is a Function with its backward beside its forward,
 several algorithms side by side, and the API mirrors PyTorch's CNN subset so that
 ``import minicnn as torch`` runs a PyTorch CNN program. torch is never imported here.
 """
-from . import allocator
-
-# Before anything else allocates: reuse freed memory instead of page-faulting fresh pages for
-# every temporary (see minicnn/allocator.py; MINICNN_MALLOC_TUNING=0 opts out).
-MALLOC_TUNED = allocator.tuning_enabled() and allocator.keep_freed_memory()
-
-from . import autograd, backends, cuda, dtypes  # noqa: E402
+# Importing minicnn changes no process-wide state: glibc's malloc settings are an explicit
+# call, minicnn.allocator.keep_freed_memory(), which the minicnn commands make.
+from . import allocator, autograd, backends, cuda, dtypes
 from .autograd import enable_grad, gradcheck, is_grad_enabled, no_grad, set_grad_enabled
 from .device import device
 from .dtypes import (

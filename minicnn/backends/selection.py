@@ -16,15 +16,19 @@ needs it, never at import.
 Sharing the cores. The numba backend's kernels run on Numba's thread pool, the GEMMs that the
 other ops leave to NumPy on OpenBLAS's, and each pool keeps its threads spinning for a while
 after its work is done. Alternating the two — a LeNet-5 training step does, kernel, GEMM,
-kernel — makes each wait for the other's idle threads: 33 ms per step on the 2-core machine,
-against 9 ms with NumPy's BLAS on one thread. So while "numba" is the process default, NumPy's
-BLAS runs single-threaded (through threadpoolctl, which the numba extra installs; without it
-nothing is limited), and the original thread count comes back when another backend becomes the
-default. A per-call ``backend="numba"`` leaves the threads alone.
+kernel — makes each wait for the other's idle threads (DESIGN.md, Performance, trap 4). So
+while "numba" is the process default (:func:`set_backend`, :func:`use_backend`, or
+MINICNN_BACKEND=numba at the first op), NumPy's BLAS runs single-threaded, through threadpoolctl
+(a dependency of minicnn), and the original thread count comes back when another backend
+becomes the default. Where the BLAS threads cannot be limited (threadpoolctl missing from the
+environment, or a BLAS it does not know) a RuntimeWarning says so once, naming the fix, rather
+than letting the run go slow without a word. Nothing is limited at import, nor by a per-call
+``backend="numba"``: only the user's choice of a process default changes process-wide threads.
 """
 from __future__ import annotations
 
 import contextlib
+import warnings
 from typing import Iterator, NamedTuple
 
 from . import registry
@@ -37,17 +41,39 @@ _default_backend: str | None = None  # None: not chosen yet, MINICNN_BACKEND dec
 
 SINGLE_THREADED_BLAS = {"numba"}  # defaults under which NumPy's BLAS runs on one thread (see above)
 _blas_limit = None  # threadpoolctl's record of the limit in force, to restore the original count
+_warned_unlimited = False  # the warning that the pools could not be separated is given once
+
+UNLIMITED_FIX = ("install threadpoolctl (pip install threadpoolctl), or start Python with "
+                 "OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1")
+
+
+def _warn_unlimited(backend: str, why: str) -> None:
+    global _warned_unlimited
+    if not _warned_unlimited:
+        _warned_unlimited = True
+        warnings.warn(f"backend {backend!r}: NumPy's BLAS threads cannot be limited ({why}), so its "
+                      f"thread pool and Numba's will compete for the cores and run several times "
+                      f"slower; to fix it, {UNLIMITED_FIX}", RuntimeWarning, stacklevel=5)
+
+
+def _limit_blas_threads(backend: str):
+    """threadpoolctl's limit of NumPy's BLAS to one thread, or None (warned) where it cannot be set."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        _warn_unlimited(backend, "threadpoolctl is not installed")
+        return None
+    limit = threadpool_limits(limits=1, user_api="blas")
+    if not limit.get_original_num_threads().get("blas"):  # no BLAS library that threadpoolctl controls
+        _warn_unlimited(backend, "threadpoolctl finds no BLAS library it can control")
+    return limit
 
 
 def _share_cores(backend: str) -> None:
     """Limit NumPy's BLAS to one thread if ``backend`` wants it, else restore what it was."""
     global _blas_limit
     if backend in SINGLE_THREADED_BLAS and _blas_limit is None:
-        try:
-            from threadpoolctl import threadpool_limits
-        except ImportError:
-            return
-        _blas_limit = threadpool_limits(limits=1, user_api="blas")
+        _blas_limit = _limit_blas_threads(backend)
     elif backend not in SINGLE_THREADED_BLAS and _blas_limit is not None:
         _blas_limit.restore_original_limits()
         _blas_limit = None

@@ -3,31 +3,33 @@
 A :class:`Case` is one op on one shape, computed by one implementation, in one direction:
 conv2d, max_pool2d and avg_pool2d forward ("fwd") and forward+backward ("fwd+bwd"), and one
 LeNet-5 training step ("train step"). :func:`build_cases` expands a :class:`BenchPlan` into
-the cases; :func:`prepared` makes a case's inputs once and hands back the step to time, which
-reuses them on every call (fresh inputs per call would time the allocator and page faults).
+the cases, and :func:`by_group` gathers those that compute the same thing — the contenders
+that :func:`~.timing.compare` alternates. :func:`contender` makes a case's inputs once and
+hands back the step to time, which reuses them on every call (fresh inputs per call would
+time the allocator and page faults); :func:`operand_arrays` and :func:`op_function` are the
+same inputs and op for the accuracy check (:mod:`.accuracy`).
 
 Both ``minicnn bench`` and the pytest-benchmark suite (benchmarks/test_backends_bench.py) use
 these, so the two measure the same matrix with the same code.
 """
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, Callable, Iterator, Sequence, Union
+from typing import Any, Callable, ContextManager, Sequence, Union
 
 import numpy as np
 
 from ..geometry import ConvGeometry, conv2d_geometry
 from .implementations import Implementation, backend_implementations, conv2d_implementations
 from .layers import STANDARD_LAYERS, STANDARD_POOLS, ConvLayer, LeNetStep, PoolLayer, conv_flops
+from .timing import Contender, Step
 
 FORWARD, FORWARD_BACKWARD, TRAIN_STEP = "fwd", "fwd+bwd", "train step"
 POOL_OPS = ("max_pool2d", "avg_pool2d")
 OPS = ("conv2d", *POOL_OPS, "lenet5_step")
 
 Workload = Union[ConvLayer, PoolLayer, LeNetStep]
-Step = Callable[[], None]
 
 
 @dataclass(frozen=True)
@@ -88,21 +90,8 @@ def _expand(op: str, workloads: Sequence[Workload], directions: Sequence[str],
             for direction in directions]
 
 
-def _by_runtime(cases: list[Case]) -> list[Case]:
-    """The cases with every one of a runtime back to back (torch-cpu's, then numpy's, ...).
-
-    DESIGN.md, Performance: each library is timed in its own block, because a library's idle
-    threads (OpenBLAS spins ~0.1 s after a GEMM) steal cores from the next one. The sort is
-    stable, so within a runtime the cases keep the plan's order.
-    """
-    rank: dict[str, int] = {}
-    for case in cases:
-        rank.setdefault(case.implementation.runtime, len(rank))
-    return sorted(cases, key=lambda case: rank[case.implementation.runtime])
-
-
 def build_cases(plan: BenchPlan) -> list[Case]:
-    """Every case of ``plan``, grouped by runtime (see :func:`_by_runtime`)."""
+    """Every case of ``plan``: per op and workload, each implementation in both directions."""
     directions = (FORWARD, FORWARD_BACKWARD)
     cases: list[Case] = []
     if "conv2d" in plan.ops:
@@ -117,14 +106,41 @@ def build_cases(plan: BenchPlan) -> list[Case]:
             cases += _expand(op, plan.pool_layers, directions, per_backend)
     if "lenet5_step" in plan.ops:
         cases += _expand("lenet5_step", [plan.lenet], [TRAIN_STEP], per_backend)
-    return _by_runtime(cases)
+    return cases
+
+
+def by_group(cases: Sequence[Case]) -> dict[str, list[Case]]:
+    """The cases by :attr:`Case.group` (the implementations that compete), groups in plan order."""
+    groups: dict[str, list[Case]] = {}
+    for case in cases:
+        groups.setdefault(case.group, []).append(case)
+    return groups
 
 
 # ----------------------------------------------------------------------------- the steps
-def _random_arrays(*shapes: tuple[int, ...]) -> list[np.ndarray]:
+def random_arrays(*shapes: tuple[int, ...], seed: int = 0) -> list[np.ndarray]:
     """float32 standard-normal arrays, the same for every implementation (seeded)."""
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     return [rng.standard_normal(shape).astype(np.float32) for shape in shapes]
+
+
+def operand_arrays(op: str, workload: Workload) -> list[np.ndarray]:
+    """The differentiable inputs of a conv2d (input, weight, bias) or pooling (input) case."""
+    if op == "conv2d":
+        return random_arrays((workload.n, workload.c_in, workload.h, workload.w),
+                             (workload.c_out, workload.c_in, workload.k, workload.k),
+                             (workload.c_out,))
+    return random_arrays((workload.n, workload.c, workload.h, workload.w))
+
+
+def op_function(op: str, workload: Workload, implementation: Implementation) -> Callable[..., Any]:
+    """``f(*operands) -> output``: the op of a conv2d or pooling case in ``implementation``'s library."""
+    functional = implementation.library.nn.functional
+    if op == "conv2d":
+        options = dict(stride=workload.stride, padding=workload.pad, **implementation.conv2d_options())
+        return lambda x, w, b: functional.conv2d(x, w, b, **options)
+    pool = getattr(functional, op)
+    return lambda x: pool(x, workload.k, workload.stride, workload.pad)
 
 
 def _forward_or_backward(case: Case, forward: Callable[[], Any], leaves: Sequence[Any]) -> Step:
@@ -145,23 +161,13 @@ def _forward_or_backward(case: Case, forward: Callable[[], Any], leaves: Sequenc
     return forward_backward
 
 
-def _conv2d_step(case: Case) -> Step:
-    layer, implementation = case.workload, case.implementation
-    conv2d = implementation.library.nn.functional.conv2d
-    arrays = _random_arrays((layer.n, layer.c_in, layer.h, layer.w),        # input
-                            (layer.c_out, layer.c_in, layer.k, layer.k),    # weight
-                            (layer.c_out,))                                 # bias
-    x, w, b = (implementation.tensor(array, requires_grad=case.differentiates) for array in arrays)
-    options = dict(stride=layer.stride, padding=layer.pad, **implementation.conv2d_options())
-    return _forward_or_backward(case, lambda: conv2d(x, w, b, **options), [x, w, b])
-
-
-def _pool_step(case: Case) -> Step:
-    layer, implementation = case.workload, case.implementation
-    pool = getattr(implementation.library.nn.functional, case.op)
-    (array,) = _random_arrays((layer.n, layer.c, layer.h, layer.w))
-    x = implementation.tensor(array, requires_grad=case.differentiates)
-    return _forward_or_backward(case, lambda: pool(x, layer.k, layer.stride, layer.pad), [x])
+def _op_step(case: Case) -> Step:
+    """One conv2d or pooling call (and its backward) on operands made once."""
+    implementation = case.implementation
+    operands = [implementation.tensor(array, requires_grad=case.differentiates)
+                for array in operand_arrays(case.op, case.workload)]
+    function = op_function(case.op, case.workload, implementation)
+    return _forward_or_backward(case, lambda: function(*operands), operands)
 
 
 def lenet5(nn: ModuleType) -> Any:
@@ -181,7 +187,7 @@ def _lenet5_step(case: Case) -> Step:
     model = lenet5(lib.nn).to(implementation.device)
     optimizer = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     loss_fn = lib.nn.CrossEntropyLoss()
-    (images,) = _random_arrays((batch, 1, 28, 28))
+    (images,) = random_arrays((batch, 1, 28, 28))
     x = implementation.tensor(images)
     y = implementation.tensor(np.random.default_rng(1).integers(0, 10, batch))
 
@@ -193,24 +199,27 @@ def _lenet5_step(case: Case) -> Step:
     return train_step
 
 
-_STEP_BUILDERS: dict[str, Callable[[Case], Step]] = {
-    "conv2d": _conv2d_step,
-    "max_pool2d": _pool_step,
-    "avg_pool2d": _pool_step,
-    "lenet5_step": _lenet5_step,
-}
+def step(case: Case) -> Step:
+    """``step()`` runs the case once on inputs made here, once, and waits for the GPU.
+
+    Build it, and run it, under ``case.implementation.scope(case.differentiates)`` (the
+    backend selected, no_grad for a forward). The inputs are reused on every call: fresh
+    inputs per call would time the allocator and page faults.
+    """
+    run = _lenet5_step(case) if case.op == "lenet5_step" else _op_step(case)
+    synchronize = case.implementation.synchronize
+
+    def run_and_wait() -> None:
+        run()
+        synchronize()
+
+    return run_and_wait
 
 
-@contextlib.contextmanager
-def prepared(case: Case) -> Iterator[Step]:
-    """``with prepared(case) as step:`` — inputs made, ``step()`` runs the case once and waits
-    for the GPU; time it inside the block (the implementation's backend and no_grad are on)."""
-    implementation = case.implementation
-    with implementation.scope(case.differentiates):
-        run = _STEP_BUILDERS[case.op](case)
+def contender(case: Case) -> Contender:
+    """The case as a :class:`~.timing.Contender`: its step, built under the scope it runs in."""
+    def scope() -> ContextManager:
+        return case.implementation.scope(case.differentiates)
 
-        def step() -> None:
-            run()
-            implementation.synchronize()
-
-        yield step
+    with scope():
+        return Contender(case.implementation.label, step(case), scope)

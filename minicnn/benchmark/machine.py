@@ -9,20 +9,17 @@ from types import ModuleType
 from typing import Callable
 
 import numpy as np
+from threadpoolctl import threadpool_info
 
 
 def blas_info() -> dict:
     """Which BLAS NumPy uses, which kernel it picked, and the thread/env settings that change it.
 
     ``OPENBLAS_CORETYPE`` forces a kernel family (Haswell's sgemm is ~2x slower than the
-    autodetected one on the 2-core machines), so it is recorded with every result; so is
-    whether ``import minicnn`` fixed glibc's malloc thresholds (minicnn/allocator.py), which
-    changes the times of every library in the process.
+    autodetected one on the 2-core machines), so it is recorded with every result, and so is
+    the kernel OpenBLAS picked at run time (threadpoolctl's "architecture").
     """
-    import minicnn
-
-    info = {
-        "malloc_tuned": minicnn.MALLOC_TUNED,
+    return {
         "numpy": np.__version__,
         "machine": platform.machine(),
         "processor": platform.processor() or platform.machine(),
@@ -30,21 +27,9 @@ def blas_info() -> dict:
         "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "(unset: autodetect)"),
         "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "(unset)"),
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "(unset)"),
+        "blas": [{k: pool.get(k) for k in ("internal_api", "version", "architecture", "num_threads")}
+                 for pool in threadpool_info() if pool.get("user_api") == "blas"],
     }
-    try:
-        from threadpoolctl import threadpool_info
-
-        info["blas"] = [
-            {k: pool.get(k) for k in ("internal_api", "version", "architecture", "num_threads")}
-            for pool in threadpool_info()
-            if pool.get("user_api") == "blas"
-        ]
-    except ImportError:
-        config = np.show_config(mode="dicts") if "mode" in np.show_config.__code__.co_varnames else {}
-        blas = config.get("Build Dependencies", {}).get("blas", {})
-        info["blas"] = [{"name": blas.get("name"), "version": blas.get("version"),
-                         "kernel": "unknown: install threadpoolctl to record the one picked at run time"}]
-    return info
 
 
 def best_gemm_gflops(matmul: Callable[[], object], n: int, synchronize: Callable[[], None],

@@ -2,22 +2,25 @@
 
 The JSON document holds everything a result means nothing without (DESIGN.md, Performance):
 the BLAS kernels and OPENBLAS_CORETYPE, the measured GEMM peaks, torch's version and threads,
-the backends and why some were left out, and the timing settings. ``--compare OLD.json`` reads
-an earlier document back and matches its cases by (op, shape, direction, implementation).
+the backends and why some were left out, the timing method and the process's malloc setting,
+torch's own-process timings, the accuracy checks and auto's choices. ``--compare OLD.json``
+reads an earlier document back (this format or the previous one) and matches its cases by
+(op, shape, direction, implementation).
 """
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from .machine import GemmPeaks
 from .runner import Measurement
 from .stats import gflops, peak_percent, time_ratio
 
-FORMAT = "minicnn-bench/1"
+FORMAT = "minicnn-bench/2"
+READABLE_FORMATS = ("minicnn-bench/1", FORMAT)  # both have the case keys and median_s --compare needs
 
 CaseKey = tuple[str, str, str, str]
 
@@ -26,9 +29,14 @@ CaseKey = tuple[str, str, str, str]
 class CaseResult:
     """One row of the table and one record of the JSON. Times in seconds; None where not known.
 
-    ``vs_torch``: median / torch's median for the same group on the same device (< 1: faster
-    than torch). ``vs_old``: median / the compared run's median for the same case (< 1: faster
-    now). ``peak_percent``: GFLOP/s as a share of the device's GEMM peak measured in this run.
+    ``median_s``: the median of the block medians; ``min_s``/``max_s``: the fastest and slowest
+    block median; ``q1_s``/``q3_s``/``iqr_s``: quartiles of all timed calls (see
+    :mod:`.timing`). ``vs_torch``: median / torch's median for the same group on the same
+    device, in this process (< 1: faster than torch). ``vs_torch_alone``: median / the median of
+    torch alone in a fresh process at malloc's defaults (:mod:`.torch_alone`). ``vs_old``:
+    median / the compared run's median for the same case (< 1: faster now). ``peak_percent``:
+    GFLOP/s as a share of the device's GEMM peak measured in this run. ``peak_bytes``: the most
+    memory one untimed call held above its inputs (:mod:`.memory`).
     """
 
     op: str
@@ -37,14 +45,19 @@ class CaseResult:
     implementation: str
     device: str
     flops: int | None
-    times_s: list[float]
     median_s: float | None = None
+    min_s: float | None = None
+    max_s: float | None = None
     q1_s: float | None = None
     q3_s: float | None = None
     iqr_s: float | None = None
+    block_medians_s: list[float] = field(default_factory=list)
+    calls_per_block: list[int] = field(default_factory=list)
     gflops: float | None = None
     peak_percent: float | None = None
+    peak_bytes: int | None = None
     vs_torch: float | None = None
+    vs_torch_alone: float | None = None
     vs_old: float | None = None
     error: str | None = None
 
@@ -62,25 +75,30 @@ class CaseResult:
 
 
 def _case_result(measurement: Measurement, peaks: GemmPeaks) -> CaseResult:
-    case = measurement.case
+    case, timing = measurement.case, measurement.timing
     result = CaseResult(case.op, str(case.workload), case.direction, case.implementation.label,
-                        case.implementation.device, case.flops, list(measurement.times),
-                        error=measurement.error)
-    stats = measurement.stats
-    if stats is not None:
-        result.median_s, result.q1_s, result.q3_s, result.iqr_s = stats.median, stats.q1, stats.q3, stats.iqr
-        result.gflops = gflops(case.flops, stats.median)
+                        case.implementation.device, case.flops, peak_bytes=measurement.peak_bytes,
+                        error=timing.error)
+    if timing.error is None:
+        record = timing.as_dict()
+        for name in ("median_s", "min_s", "max_s", "q1_s", "q3_s", "iqr_s", "block_medians_s", "calls_per_block"):
+            setattr(result, name, record[name])
+        result.gflops = gflops(case.flops, timing.median)
         result.peak_percent = peak_percent(result.gflops, peaks.for_device(case.implementation.device))
     return result
 
 
-def case_results(measurements: Sequence[Measurement], peaks: GemmPeaks) -> list[CaseResult]:
-    """The results, each compared with torch's result in its group on its device (if any)."""
+def case_results(measurements: Sequence[Measurement], peaks: GemmPeaks,
+                 torch_alone: Mapping[str, float] | None = None) -> list[CaseResult]:
+    """The results, each compared with torch's result in its group on its device (if any) and,
+    on the CPU, with ``torch_alone``'s median for its group (group -> seconds)."""
     results = [_case_result(measurement, peaks) for measurement in measurements]
     torch_medians = {(r.group, r.device): r.median_s for r in results if r.is_torch}
     for result in results:
         if result.median_s is not None:
             result.vs_torch = time_ratio(result.median_s, torch_medians.get((result.group, result.device)))
+            if torch_alone is not None and result.device == "cpu":
+                result.vs_torch_alone = time_ratio(result.median_s, torch_alone.get(result.group))
     return results
 
 
@@ -91,7 +109,7 @@ def load_results(path: Path | str) -> list[dict[str, Any]]:
             document = json.load(f)
         except json.JSONDecodeError as exc:
             raise ValueError(f"--compare: {path} is not JSON ({exc})") from None
-    if not isinstance(document, dict) or document.get("format") != FORMAT:
+    if not isinstance(document, dict) or document.get("format") not in READABLE_FORMATS:
         raise ValueError(f"--compare: {path} is not a `minicnn bench --json` file (no \"format\": \"{FORMAT}\")")
     return document["results"]
 
@@ -113,8 +131,10 @@ def add_comparison(results: Sequence[CaseResult], old_records: Sequence[dict[str
 
 def run_document(results: Sequence[CaseResult], *, machine: dict[str, Any], peaks: GemmPeaks,
                  settings: dict[str, Any], notes: Sequence[str], argv: Sequence[str],
-                 compared_with: str | None = None) -> dict[str, Any]:
-    """The JSON document of a run (see the module docstring)."""
+                 torch_alone: dict[str, Any] | None = None, accuracy: Sequence[Any] = (),
+                 auto: Sequence[Any] = (), compared_with: str | None = None) -> dict[str, Any]:
+    """The JSON document of a run (see the module docstring); ``accuracy`` and ``auto`` are
+    dataclass records (:class:`~.accuracy.Accuracy`, :class:`~.auto_report.AutoDecision`)."""
     return {
         "format": FORMAT,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -125,6 +145,9 @@ def run_document(results: Sequence[CaseResult], *, machine: dict[str, Any], peak
         "notes": list(notes),
         "compared_with": compared_with,
         "results": [asdict(result) for result in results],
+        "torch_own_process": torch_alone,
+        "accuracy": [asdict(record) for record in accuracy],
+        "auto_choices": [asdict(record) for record in auto],
     }
 
 

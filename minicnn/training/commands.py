@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import backends, cuda
+from .. import allocator, backends, cuda
 from ..commands import command
 from ..functional import conv
 from ..models import list_models
@@ -147,6 +147,7 @@ def _apply_compute_settings(args: argparse.Namespace) -> None:
 @command("train", "train a model on MNIST, writing checkpoints, metrics and plots",
          _train_arguments)
 def run_train(args: argparse.Namespace) -> int:
+    malloc = allocator.command_setting()  # process-wide, so the command applies it, not the import
     _prepare_device(args.device)
     _apply_compute_settings(args)
     requested = {name: getattr(args, name) for name in RECIPE_FLAGS
@@ -167,7 +168,7 @@ def run_train(args: argparse.Namespace) -> int:
     print(f"{what}: {len(trainer.loaders.train.dataset)} training images, validation on the "
           f"{trainer.loaders.val_name} set ({len(trainer.loaders.val.dataset)} images), "
           f"backend {backends.get_backend()}, conv2d {conv.get_default_algorithm()}, "
-          f"writing to {out}", flush=True)
+          f"writing to {out}; {malloc}", flush=True)
     result = trainer.fit()
     for note in result.notes:
         print(f"note: {note}")

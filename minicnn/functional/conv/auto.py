@@ -110,20 +110,18 @@ def _synchronize(array) -> None:
         array_module(array).cuda.Device().synchronize()  # every stream: CuPy's and Numba's kernels
 
 
-def time_in_turns(runs: dict[str, Callable[[], Any]], turns: int, synchronize: Callable[[], None] = lambda: None,
-                  rotate: bool = False) -> dict[str, list[float]]:
+def _time_in_turns(runs: dict[str, Callable[[], Any]], turns: int,
+                   synchronize: Callable[[], None]) -> dict[str, list[float]]:
     """Wall-clock seconds of each ``runs[name]()`` in each of ``turns`` turns: in every turn each
     run goes twice, once untimed (its own buffers back in the caches, as in a loop of it alone)
-    and once timed. ``synchronize()`` is called before each clock reading. ``rotate``: start
-    each turn one run later, so that no run always follows the same other one.
+    and once timed. ``synchronize()`` is called before each clock reading.
 
     Taking turns puts a burst of load from elsewhere into a turn of every run rather than into
-    all the runs of one (auto's choice; the benchmarks' auto-against-its-candidates check)."""
+    all the runs of one. (This is auto's quick, in-op measurement; benchmarks use the blocked
+    method of :mod:`minicnn.benchmark.timing`, which costs seconds per layer.)"""
     times = {name: [] for name in runs}
-    names = list(runs)
-    for turn in range(turns):
-        first = turn % len(names) if rotate and names else 0
-        for name in names[first:] + names[:first]:
+    for _ in range(turns):
+        for name in runs:
             runs[name]()
             synchronize()
             start = time.perf_counter()
@@ -135,11 +133,11 @@ def time_in_turns(runs: dict[str, Callable[[], Any]], turns: int, synchronize: C
 
 def _seconds(runs: dict[str, Callable[[], Any]], array) -> dict[str, float]:
     """Best wall-clock time of each ``runs[name]()``: one warm-up run each, then
-    :data:`TIMED_RUNS` turns (:func:`time_in_turns`), a candidate's time being its best turn."""
+    :data:`TIMED_RUNS` turns (:func:`_time_in_turns`), a candidate's time being its best turn."""
     for run in runs.values():
         run()
     _synchronize(array)
-    turns = time_in_turns(runs, TIMED_RUNS, lambda: _synchronize(array))
+    turns = _time_in_turns(runs, TIMED_RUNS, lambda: _synchronize(array))
     return {name: min(seconds, default=math.inf) for name, seconds in turns.items()}
 
 
