@@ -22,7 +22,7 @@ from ..autograd import Function
 from ..backends import array_module
 from ..ops.broadcast import sum_to_shape
 from ..tensor import Tensor
-from .activation import stable_log_softmax, stable_sigmoid
+from ..ops.activation import stable_log_softmax, stable_sigmoid
 
 __all__ = [
     "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 
 from ..autograd import Function
-from ..backends import array_module
+from ..backends.arrays import array_module
 from .broadcast import sum_to_shape
 
 

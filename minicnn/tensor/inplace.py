@@ -1,0 +1,163 @@
+"""Tensor methods that change a tensor in place: ``add_``, ``mul_``, ``copy_``, ``zero_``, … .
+
+torch's rules, and how minicnn keeps them:
+
+- A leaf that requires grad refuses in-place ops while grad mode is on (its ``.grad`` would
+  no longer be the gradient of anything); under ``no_grad`` they are how weights are updated.
+- Outside a graph (grad mode off, or nothing involved requires grad) the op writes into the
+  tensor's own array, so views of it see the change.
+- Inside a graph (a non-leaf that requires grad, or a source that does) the op is recorded:
+  the result is computed out of place as a graph node and the tensor takes it over (its new
+  array, ``grad_fn`` and output index). Views taken earlier keep the old values — the one
+  place minicnn differs from torch, which writes into shared storage.
+- Every in-place op bumps the tensor's version counter, so a backward that needs the old
+  values (saved by forward) raises instead of computing a wrong gradient.
+- The result keeps the tensor's dtype; one of a higher kind (a float into an integer tensor)
+  is refused, as torch refuses it.
+"""
+from __future__ import annotations
+
+import builtins
+
+from .. import dtypes
+from ..autograd import grad_mode
+from ..autograd.tensor_core import Tensor
+from ..backends.arrays import array_module, device_of
+from ..ops import elementwise as E
+from ..ops.conversion import move_array
+from ..random import default_generator
+from .arguments import check_same_device, promoted_dtype, to_array_like
+from .shape import unwrap_key
+
+_LEAF_MESSAGE = "a leaf Variable that requires grad is being used in an in-place operation."
+
+
+def _records(self: Tensor, *sources) -> builtins.bool:
+    """Does this in-place op belong in the graph? (After the leaf check, so self is no such leaf.)"""
+    if not grad_mode._state.enabled:
+        return False
+    return self.requires_grad or builtins.any(isinstance(s, Tensor) and s.requires_grad for s in sources)
+
+
+def _check_leaf(self: Tensor) -> None:
+    if grad_mode._state.enabled and self.requires_grad and self.grad_fn is None:
+        raise RuntimeError(_LEAF_MESSAGE)
+
+
+def _check_result_dtype(op: str, self: Tensor, *sources) -> None:
+    """torch refuses to write a result of a higher kind (float into int, int into bool)."""
+    result = promoted_dtype(op, self, *sources)
+    if dtypes.promote_types(result, self.array.dtype) != self.array.dtype:
+        raise RuntimeError(
+            f"{op}: result type {result} can't be cast to the desired output type {self.array.dtype}"
+        )
+
+
+def _take_over(self: Tensor, result: Tensor) -> Tensor:
+    """Make ``self`` the recorded result of its own in-place op (see the module docstring)."""
+    if result.array.dtype != self.array.dtype:
+        result = result.to(self.array.dtype)
+    self.array = result.array
+    self.grad_fn, self._output_index = result.grad_fn, result._output_index
+    self.requires_grad = result.requires_grad
+    self._bump_version()
+    return self
+
+
+def _arithmetic_(self: Tensor, op: str, ufunc_name: str, out_of_place, other) -> Tensor:
+    """``self <op>= other`` in place: a NumPy ufunc into self's array, or recorded (module docstring)."""
+    _check_leaf(self)
+    if isinstance(other, Tensor):
+        check_same_device(op, self, other)
+    _check_result_dtype(op, self, other)
+    if _records(self, other):
+        return _take_over(self, out_of_place(self, other))
+    xp = array_module(self.array)
+    getattr(xp, ufunc_name)(self.array, to_array_like(other), out=self.array, casting="unsafe")
+    self._bump_version()
+    return self
+
+
+def _fill_from(self: Tensor, op: str, value) -> Tensor:
+    """Overwrite every element with ``value`` (a number or a tensor broadcast to self's shape)."""
+    _check_leaf(self)
+    if isinstance(value, Tensor):
+        check_same_device(op, self, value)
+    if _records(self, value):
+        # where(all True, value, self): value's gradient is the incoming one, self's is zero.
+        everywhere = array_module(self.array).ones(self.array.shape, dtype=bool)
+        dtype = self.array.dtype
+        source = value.to(dtype) if isinstance(value, Tensor) else value
+        return _take_over(self, E.Where.apply(everywhere, source, self))
+    self.array[...] = to_array_like(value)
+    self._bump_version()
+    return self
+
+
+class InPlaceMethods:
+    """The in-place surface: arithmetic, fills, copies, clamping, random fills, item assignment."""
+
+    def __setitem__(self, key, value):
+        _check_leaf(self)
+        if _records(self, value):
+            raise RuntimeError(
+                "__setitem__: minicnn does not record assignment into part of a tensor that is "
+                "part of a graph; build the result out of place (cat, stack, where) or detach() it"
+            )
+        self.array[unwrap_key(key)] = to_array_like(value)
+        self._bump_version()
+
+    def add_(self, other, alpha=1) -> Tensor:
+        other = other if alpha == 1 else other * alpha
+        return _arithmetic_(self, "add_", "add", lambda a, b: a + b, other)
+
+    def sub_(self, other, alpha=1) -> Tensor:
+        other = other if alpha == 1 else other * alpha
+        return _arithmetic_(self, "sub_", "subtract", lambda a, b: a - b, other)
+
+    def mul_(self, other) -> Tensor:
+        return _arithmetic_(self, "mul_", "multiply", lambda a, b: a * b, other)
+
+    def div_(self, other) -> Tensor:
+        if self.array.dtype.kind not in "fc":
+            raise RuntimeError(
+                f"div_: result type {dtypes.get_default_dtype()} can't be cast to the desired "
+                f"output type {self.array.dtype}"
+            )
+        return _arithmetic_(self, "div_", "true_divide", lambda a, b: a / b, other)
+
+    def clamp_(self, min=None, max=None) -> Tensor:
+        if min is None and max is None:
+            raise RuntimeError("clamp_: At least one of 'min' or 'max' must not be None")
+        _check_leaf(self)
+        _check_result_dtype("clamp_", self, *(b for b in (min, max) if b is not None))
+        if _records(self, min, max):
+            return _take_over(self, self.clamp(min, max))
+        xp = array_module(self.array)
+        xp.clip(self.array, to_array_like(min), to_array_like(max), out=self.array, casting="unsafe")
+        self._bump_version()
+        return self
+
+    clip_ = clamp_
+
+    def zero_(self) -> Tensor:
+        return _fill_from(self, "zero_", 0)
+
+    def fill_(self, value) -> Tensor:
+        return _fill_from(self, "fill_", value)
+
+    def copy_(self, src) -> Tensor:
+        """Copy ``src`` (broadcast, cast to self's dtype, moved to self's device) into self."""
+        if isinstance(src, Tensor):
+            src = src.to(device=self.device)
+        elif hasattr(src, "shape"):
+            src = move_array(src, device_of(self.array))
+        return _fill_from(self, "copy_", src)
+
+    def uniform_(self, a: builtins.float = 0.0, b: builtins.float = 1.0, generator=None) -> Tensor:
+        values = (generator or default_generator()).uniform(a, b, self.shape)
+        return _fill_from(self, "uniform_", move_array(values, device_of(self.array)))
+
+    def normal_(self, mean: builtins.float = 0.0, std: builtins.float = 1.0, generator=None) -> Tensor:
+        values = (generator or default_generator()).normal(mean, std, self.shape)
+        return _fill_from(self, "normal_", move_array(values, device_of(self.array)))
