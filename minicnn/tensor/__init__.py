@@ -33,10 +33,10 @@ from .reduction import ReductionMethods
 from .shape import ShapeMethods, cat, concat, concatenate, flatten, stack
 
 __all__ = [
-    "Tensor", "abs", "allclose", "argmax", "argmin", "cat", "clamp", "clip", "concat",
-    "concatenate", "equal", "exp", "flatten", "is_tensor", "log", "log_softmax", "matmul", "max",
-    "maximum", "mean", "min", "minimum", "numel", "permute", "relu", "reshape", "sigmoid",
-    "softmax", "sqrt", "squeeze", "stack", "std", "sum", "tanh", "transpose", "unsqueeze", "var",
+    "Tensor", "abs", "add", "allclose", "argmax", "argmin", "cat", "clamp", "clip", "concat",
+    "concatenate", "div", "equal", "exp", "flatten", "is_tensor", "log", "log_softmax", "matmul", "max",
+    "maximum", "mean", "min", "minimum", "mul", "numel", "permute", "relu", "reshape", "sigmoid",
+    "softmax", "sqrt", "squeeze", "stack", "std", "sub", "sum", "t", "tanh", "transpose", "unsqueeze", "var",
     "where", "_sizes", "_to_array_like",
 ]
 
@@ -75,10 +75,11 @@ def _forward_method(name: str) -> Callable:
 
 # minicnn.exp(t), minicnn.sum(t, dim), … as torch's free functions.
 (exp, log, sqrt, abs, clamp, clip, sum, mean, max, min, argmax, argmin, reshape, permute, transpose,
- squeeze, unsqueeze, relu, sigmoid, tanh, softmax, log_softmax, numel, var, std) = (
+ squeeze, unsqueeze, relu, sigmoid, tanh, softmax, log_softmax, numel, var, std, add, sub, mul, div,
+ t) = (
     _forward_method(n) for n in (
         "exp", "log", "sqrt", "abs", "clamp", "clip", "sum", "mean", "max", "min", "argmax", "argmin",
         "reshape", "permute", "transpose", "squeeze", "unsqueeze", "relu", "sigmoid", "tanh",
-        "softmax", "log_softmax", "numel", "var", "std",
+        "softmax", "log_softmax", "numel", "var", "std", "add", "sub", "mul", "div", "t",
     )
 )
