@@ -37,7 +37,7 @@ def divide(a, b, rounding_mode: str | None = None) -> Tensor:
     """``a / b``: true division (always a float), or rounded with "trunc" / "floor" (torch's
     ``div``; rounded division of integers gives integers)."""
     if rounding_mode not in _ROUNDING_MODES:
-        raise ValueError(
+        raise RuntimeError(
             f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
             f"{rounding_mode!r}"
         )

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import builtins
 import collections
+import math
 import operator
+
+import numpy as np
 
 from ..autograd.tensor_core import Tensor
 from ..backends.arrays import array_module
@@ -46,9 +49,13 @@ class ReductionMethods:
         return reduction.Mean.apply(source, dims=wrap_dims(dim, self.ndim), keepdim=keepdim)
 
     def var(self, dim=None, unbiased: bool = True, keepdim: bool = False):
+        """Mean squared deviation, divided by n - 1 (``unbiased``) or n; nan where that is 0."""
         mean = self.mean(dim, keepdim=True)
-        n = self.numel() // builtins.max(mean.numel(), 1)  # elements in each reduced group
-        return ((self - mean) ** 2).sum(dim, keepdim=keepdim) / (n - 1 if unbiased else n)
+        n = math.prod(self.shape[d] for d in wrap_dims(dim, self.ndim))  # elements per group
+        divisor = builtins.max(n - 1, 0) if unbiased else n
+        squares = ((self - mean) ** 2).sum(dim, keepdim=keepdim)
+        with np.errstate(divide="ignore", invalid="ignore"):  # 0 / 0: nan, as torch
+            return squares / divisor
 
     def std(self, dim=None, unbiased: bool = True, keepdim: bool = False):
         return self.var(dim, unbiased, keepdim).sqrt()
@@ -57,7 +64,9 @@ class ReductionMethods:
         """Check the dim of max/min/argmax/argmin: None (everything) or one int, never empty."""
         if dim is None:
             if self.array.size == 0:
-                raise RuntimeError(
+                # torch's own inconsistency: max()/min() raise RuntimeError, argmax()/argmin() IndexError
+                error = IndexError if name.startswith("arg") else RuntimeError
+                raise error(
                     f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
                     f"Specify the reduction dim with the 'dim' argument."
                 )

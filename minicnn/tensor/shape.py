@@ -51,6 +51,11 @@ class ShapeMethods:
 
     def reshape(self, *shape):
         shape = sizes(shape)
+        if -1 in shape and math.prod(n for n in shape if n != -1) == 0:
+            raise RuntimeError(
+                f"cannot reshape tensor of 0 elements into shape {list(shape)} because the "
+                f"unspecified dimension size -1 can be any value and is ambiguous"
+            )
         try:
             return S.Reshape.apply(self, shape=shape)
         except ValueError:
