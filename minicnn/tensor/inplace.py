@@ -53,6 +53,19 @@ def _check_result_dtype(op: str, self: Tensor, *sources) -> None:
         )
 
 
+def _before(self: Tensor) -> Tensor:
+    """``self`` as it is now, as a separate graph input for the op that is about to replace it.
+
+    The op must not take ``self`` itself as input: once self takes the result over, it would
+    be its own input. The alias shares the array (which the recorded path never overwrites)
+    and the place in the graph, with a version counter of its own, so the new node does not
+    mistake the coming bump of self's counter for a change to what it saved.
+    """
+    alias = Tensor(self.array, requires_grad=self.requires_grad)
+    alias.grad_fn, alias._output_index = self.grad_fn, self._output_index
+    return alias
+
+
 def _take_over(self: Tensor, result: Tensor) -> Tensor:
     """Make ``self`` the recorded result of its own in-place op (see the module docstring)."""
     if result.array.dtype != self.array.dtype:
@@ -60,7 +73,7 @@ def _take_over(self: Tensor, result: Tensor) -> Tensor:
     self.array = result.array
     self.grad_fn, self._output_index = result.grad_fn, result._output_index
     self.requires_grad = result.requires_grad
-    self._bump_version()
+    self._bump_version()  # nodes that saved the old array now refuse to backward, as torch's do
     return self
 
 
@@ -71,7 +84,7 @@ def _arithmetic_(self: Tensor, op: str, ufunc_name: str, out_of_place, other) ->
         check_same_device(op, self, other)
     _check_result_dtype(op, self, other)
     if _records(self, other):
-        return _take_over(self, out_of_place(self, other))
+        return _take_over(self, out_of_place(_before(self), other))
     xp = array_module(self.array)
     getattr(xp, ufunc_name)(self.array, to_array_like(other), out=self.array, casting="unsafe")
     self._bump_version()
@@ -88,7 +101,7 @@ def _fill_from(self: Tensor, op: str, value) -> Tensor:
         everywhere = array_module(self.array).ones(self.array.shape, dtype=bool)
         dtype = self.array.dtype
         source = value.to(dtype) if isinstance(value, Tensor) else value
-        return _take_over(self, E.Where.apply(everywhere, source, self))
+        return _take_over(self, E.Where.apply(everywhere, source, _before(self)))
     self.array[...] = to_array_like(value)
     self._bump_version()
     return self
@@ -132,7 +145,7 @@ class InPlaceMethods:
         _check_leaf(self)
         _check_result_dtype("clamp_", self, *(b for b in (min, max) if b is not None))
         if _records(self, min, max):
-            return _take_over(self, self.clamp(min, max))
+            return _take_over(self, _before(self).clamp(min, max))
         xp = array_module(self.array)
         xp.clip(self.array, to_array_like(min), to_array_like(max), out=self.array, casting="unsafe")
         self._bump_version()
