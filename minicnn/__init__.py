@@ -14,7 +14,7 @@ from . import autograd, backends, cuda, dtypes  # noqa: E402
 from .autograd import enable_grad, gradcheck, is_grad_enabled, no_grad, set_grad_enabled
 from .device import device
 from .dtypes import (
-    bool, double, float, float16, float32, float64, get_default_dtype, half, int, int8, int16,
+    bool, can_cast, double, float, float16, float32, float64, get_default_dtype, half, int, int8, int16,
     int32, int64, long, promote_types, set_default_dtype, short, uint8,
 )
 from .size import Size

@@ -54,6 +54,12 @@ def promote_types(a, b) -> np.dtype:
     return np.promote_types(a, b)
 
 
+def can_cast(from_, to) -> builtins.bool:
+    """``torch.can_cast``: may an op's result of dtype ``from_`` be written into a ``to`` tensor?
+    Only a step down in kind is refused (float into an integer, an integer into bool)."""
+    return _CATEGORY[np.dtype(from_).kind] <= _CATEGORY[np.dtype(to).kind]
+
+
 def _priority_and_dtype(operand) -> tuple[builtins.int, np.dtype]:
     """(2 for a tensor with dimensions, 1 for a 0-d tensor, 0 for a Python number; its dtype)."""
     if isinstance(operand, builtins.bool):  # before int: bool is a subclass of int

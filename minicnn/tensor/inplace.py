@@ -47,7 +47,7 @@ def _check_leaf(self: Tensor) -> None:
 def _check_result_dtype(op: str, self: Tensor, *sources) -> None:
     """torch refuses to write a result of a higher kind (float into int, int into bool)."""
     result = promoted_dtype(op, self, *sources)
-    if dtypes.promote_types(result, self.array.dtype) != self.array.dtype:
+    if not dtypes.can_cast(result, self.array.dtype):
         raise RuntimeError(
             f"{op}: result type {result} can't be cast to the desired output type {self.array.dtype}"
         )
