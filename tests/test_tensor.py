@@ -635,8 +635,12 @@ def test_setitem_matches_torch(dtype):
     lambda lib, t, o: t.copy_(o[0]), lambda lib, t, o: t.add_(o), lambda lib, t, o: t.add_(o, alpha=-2),
     lambda lib, t, o: t.sub_(o), lambda lib, t, o: t.mul_(o[0]), lambda lib, t, o: t.div_(2.0),
     lambda lib, t, o: t.clamp_(-0.1, 0.2), lambda lib, t, o: t.add_(1),
+    lambda lib, t, o: t.clamp_(min=o), lambda lib, t, o: t.pow_(2), lambda lib, t, o: t.neg_(),
+    lambda lib, t, o: t.abs_().sqrt_(), lambda lib, t, o: t.exp_(), lambda lib, t, o: t.relu_(),
+    lambda lib, t, o: t.sigmoid_(), lambda lib, t, o: t.tanh_(), lambda lib, t, o: t.abs_().log_(),
 ], ids=["zero_", "fill_", "copy_", "copy_-broadcast", "add_", "add_-alpha", "sub_", "mul_", "div_",
-        "clamp_", "add_-number"])
+        "clamp_", "add_-number", "clamp_-tensor", "pow_", "neg_", "sqrt_", "exp_", "relu_", "sigmoid_",
+        "tanh_", "log_"])
 def test_in_place_ops_change_the_tensor_itself(op, dtype):
     x, other = rand(3, 4, dtype=dtype), rand(3, 4, dtype=dtype)
     m, t = minicnn.tensor(x), torch.tensor(x)
@@ -766,7 +770,17 @@ INPLACE_GRAPH_OPS = {
     "copy_": lambda lib, y, z: y.copy_(z * 3),
     "fill_-tensor": lambda lib, y, z: y.fill_(z.sum()),
     "zero_": lambda lib, y, z: y.zero_(),
+    "pow_": lambda lib, y, z: y.pow_(2),
+    "neg_": lambda lib, y, z: y.neg_(),
+    "abs_": lambda lib, y, z: y.abs_(),
+    "exp_": lambda lib, y, z: y.exp_(),
+    "log_": lambda lib, y, z: y.abs_().add_(1).log_(),
+    "sqrt_": lambda lib, y, z: y.abs_().sqrt_(),
+    "relu_": lambda lib, y, z: y.relu_(),
+    "sigmoid_": lambda lib, y, z: y.sigmoid_(),
+    "tanh_": lambda lib, y, z: y.tanh_(),
 }
+UNUSED_SOURCE = ("clamp_-numbers", "zero_", "pow_", "neg_", "abs_", "exp_", "log_", "sqrt_", "relu_", "sigmoid_", "tanh_")
 
 
 @pytest.mark.parametrize("name", INPLACE_GRAPH_OPS)
@@ -780,7 +794,7 @@ def test_in_place_ops_on_graph_tensors_are_recorded_like_torch(name, dtype):
         assert result is y
         return y * x  # x's gradient then depends on what the in-place op did to y
 
-    z_used = name not in ("clamp_-numbers", "zero_")
+    z_used = name not in UNUSED_SOURCE
     mini, ref = run_both(program, rand(3, 4, dtype=dtype), rand(3, 4, dtype=dtype), requires_grad=[True, z_used])
     check(mini, ref, dtype, name)
 
@@ -818,11 +832,14 @@ def test_more_in_place_ops_refuse_leaves_under_grad_mode_only(op):
         assert w.is_leaf and w.requires_grad and w.grad_fn is None
 
 
-@pytest.mark.parametrize("op,source", [("add_", 0.5), ("sub_", 1.5), ("mul_", 1.5), ("div_", 2), ("clamp_", 0.5)])
+@pytest.mark.parametrize("op,source", [("add_", 0.5), ("sub_", 1.5), ("mul_", 1.5), ("div_", 2), ("clamp_", 0.5),
+                                       ("pow_", 0.5), ("exp_", None), ("sqrt_", None)])
 def test_in_place_ops_refuse_a_result_of_a_higher_kind_like_torch(op, source):
     def run(lib):
         t = lib.arange(4)
-        return getattr(t, op)(source) if op != "clamp_" else t.clamp_(min=source)
+        if op == "clamp_":
+            return t.clamp_(min=source)
+        return getattr(t, op)() if source is None else getattr(t, op)(source)
 
     with pytest.raises(RuntimeError):
         run(torch)

@@ -91,6 +91,22 @@ def _arithmetic_(self: Tensor, op: str, ufunc_name: str, out_of_place, other) ->
     return self
 
 
+def _elementwise_(self: Tensor, op: str, out_of_place) -> Tensor:
+    """``self = out_of_place(self)`` in place, for the one-operand ops (``exp_``, ``relu_``, …)."""
+    _check_leaf(self)
+    if _records(self):
+        return _take_over(self, out_of_place(_before(self)))
+    with grad_mode.no_grad():
+        result = out_of_place(self)
+    if not dtypes.can_cast(result.dtype, self.array.dtype):
+        raise RuntimeError(
+            f"{op}: result type {result.dtype} can't be cast to the desired output type {self.array.dtype}"
+        )
+    self.array[...] = result.array
+    self._bump_version()
+    return self
+
+
 def _fill_from(self: Tensor, op: str, value) -> Tensor:
     """Overwrite every element with ``value`` (a number or a tensor broadcast to self's shape)."""
     _check_leaf(self)
@@ -152,6 +168,33 @@ class InPlaceMethods:
         return self
 
     clip_ = clamp_
+
+    def pow_(self, exponent) -> Tensor:
+        return _arithmetic_(self, "pow_", "power", lambda a, b: a ** b, exponent)
+
+    def neg_(self) -> Tensor:
+        return _elementwise_(self, "neg_", lambda t: -t)
+
+    def abs_(self) -> Tensor:
+        return _elementwise_(self, "abs_", lambda t: t.abs())
+
+    def exp_(self) -> Tensor:
+        return _elementwise_(self, "exp_", lambda t: t.exp())
+
+    def log_(self) -> Tensor:
+        return _elementwise_(self, "log_", lambda t: t.log())
+
+    def sqrt_(self) -> Tensor:
+        return _elementwise_(self, "sqrt_", lambda t: t.sqrt())
+
+    def relu_(self) -> Tensor:
+        return _elementwise_(self, "relu_", lambda t: t.relu())
+
+    def sigmoid_(self) -> Tensor:
+        return _elementwise_(self, "sigmoid_", lambda t: t.sigmoid())
+
+    def tanh_(self) -> Tensor:
+        return _elementwise_(self, "tanh_", lambda t: t.tanh())
 
     def zero_(self) -> Tensor:
         return _fill_from(self, "zero_", 0)
