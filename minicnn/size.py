@@ -9,8 +9,8 @@ class Size(tuple):
     """What ``.shape`` and ``.size()`` return (``torch.Size``).
 
     A tuple, so it compares equal to a plain tuple of the same ints, unpacks and indexes like
-    one; slicing, ``+`` and ``*`` keep it a Size, and ``numel()`` is the number of elements a tensor of
-    this shape holds (1 for the empty shape of a 0-d tensor).
+    one; slicing, ``+`` and ``*`` keep it a Size, and ``numel()`` is the number of elements a
+    tensor of this shape holds (1 for the empty shape of a 0-d tensor).
     """
 
     __slots__ = ()
@@ -38,3 +38,7 @@ class Size(tuple):
 
     def __repr__(self) -> str:
         return f"minicnn.Size({list(self)})"
+
+    # print() and f-strings show the plain tuple, (2, 3): what minicnn's error messages and
+    # printed shapes always showed. repr (the REPL, doctests, containers) is torch's form.
+    __str__ = tuple.__repr__

@@ -491,8 +491,8 @@ class Module:
                 )
             elif source.shape != target.shape:
                 errors.append(
-                    f"size mismatch for {key}: copying a param with shape {tuple(source.shape)} from "
-                    f"checkpoint, the shape in current model is {tuple(target.shape)}."
+                    f"size mismatch for {key}: copying a param with shape {source.shape} from "
+                    f"checkpoint, the shape in current model is {target.shape}."
                 )
             else:
                 # Write into the existing array so optimizers holding ``target`` see the values.

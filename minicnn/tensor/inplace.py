@@ -11,7 +11,9 @@ torch's rules, and how minicnn keeps them:
   array, ``grad_fn`` and output index). Views taken earlier keep the old values — the one
   place minicnn differs from torch, which writes into shared storage.
 - Every in-place op bumps the tensor's version counter, so a backward that needs the old
-  values (saved by forward) raises instead of computing a wrong gradient.
+  values (saved by forward) raises instead of computing a wrong gradient. ``detach()`` shares
+  the counter; ``.data`` and views (reshape, indexing, …) have their own, so a change made
+  through them goes unnoticed (for ``.data`` as in torch; torch does share it with views).
 - The result keeps the tensor's dtype; one of a higher kind (a float into an integer tensor)
   is refused, as torch refuses it.
 """
