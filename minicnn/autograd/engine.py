@@ -47,11 +47,11 @@ def _check_saved_versions(node: "Node") -> None:
     Every in-place op bumps its tensor's version counter; the node noted each counter's value
     when forward saved the array (torch's rule and, nearly, its message).
     """
-    for counter, expected, array in node.saved_versions:
+    for counter, expected, dtype, shape in node.saved_versions:
         if counter.value != expected:
             raise RuntimeError(
                 f"one of the variables needed for gradient computation has been modified by an "
-                f"inplace operation: [minicnn.{array.dtype} {list(array.shape)}], saved by "
+                f"inplace operation: [minicnn.{dtype} {list(shape)}], saved by "
                 f"{node.name()}, is at version {counter.value}; expected version {expected} "
                 f"instead. Compute the in-place op on a clone(), or after backward."
             )

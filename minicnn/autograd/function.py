@@ -33,8 +33,9 @@ class Node:
     ``inputs`` holds, per positional argument, the Tensor that was passed (or ``None`` for a
     non-Tensor argument or one that does not require grad). ``hooks`` maps an output index to
     the hooks registered on that output with ``Tensor.register_hook``. ``saved_versions`` lists
-    (version counter, its value then, array) for each tensor whose array forward saved, so that
-    backward can tell whether an in-place op changed it since.
+    (version counter, its value then, dtype, shape) for each tensor whose array forward saved,
+    so that backward can tell whether an in-place op changed it since (it holds no array, so
+    freeing ``ctx`` frees them all).
     """
 
     __slots__ = ("function", "ctx", "inputs", "n_outputs", "hooks", "saved_versions")
@@ -88,9 +89,9 @@ def _next_function(t: Tensor | None) -> tuple:
 
 
 def _saved_versions(saved: tuple, tensors) -> tuple:
-    """(counter, value, array) for each of ``tensors`` whose very array forward saved."""
+    """(counter, value, dtype, shape) for each of ``tensors`` whose very array forward saved."""
     return tuple(
-        (t._version_counter, t._version_counter.value, t.array)
+        (t._version_counter, t._version_counter.value, t.array.dtype, t.array.shape)
         for t in tensors
         if isinstance(t, Tensor) and any(s is t.array for s in saved)
     )
