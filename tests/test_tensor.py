@@ -921,3 +921,34 @@ def test_bce_refuses_mismatched_dtypes_like_torch():
 def test_can_cast_matches_torch(source, target):
     assert minicnn.can_cast(getattr(minicnn, source), getattr(minicnn, target)) == \
         torch.can_cast(getattr(torch, source), getattr(torch, target))
+
+
+ACTIVATIONS = ["tanh", "sigmoid", "silu", "gelu", "elu", "leaky_relu", "relu", "relu6", "hardtanh", "softmax",
+               "log_softmax"]
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+@pytest.mark.parametrize("dtype_name", ["int64", "bool", "float64"])
+def test_activations_of_integers_follow_torch(name, dtype_name):
+    # tanh/sigmoid give the default float, relu/relu6/hardtanh keep integers, the rest refuse.
+    def run(lib):
+        x = lib.tensor([[1, 0, 3], [2, 5, 0]]).to(getattr(lib, dtype_name))
+        args = (1,) if name in ("softmax", "log_softmax") else ()
+        return getattr(lib.nn.functional, name)(x, *args)
+
+    try:
+        want = run(torch)
+    except (NotImplementedError, RuntimeError) as error:
+        with pytest.raises(type(error), match="not implemented for|Boolean inputs not supported for"):
+            run(minicnn)
+        return
+    assert_same(run(minicnn), want, name)
+
+
+def test_softmax_of_integers_with_dtype_works_like_torch():
+    for method in ("softmax", "log_softmax"):
+        got = getattr(minicnn.tensor([1, 2, 3]), method)(0, dtype=minicnn.float64)
+        want = getattr(torch.tensor([1, 2, 3]), method)(0, dtype=torch.float64)
+        assert_same(got, want, method)
+    assert_same(minicnn.tensor([1, 2]).tanh(), torch.tensor([1, 2]).tanh())
+    assert_same(minicnn.tensor([1, 2]).sigmoid(), torch.tensor([1, 2]).sigmoid())

@@ -59,7 +59,7 @@ class Hardtanh(Pointwise):
 
     @staticmethod
     def f(xp, x, min_val, max_val):
-        return xp.clip(x, min_val, max_val)
+        return xp.clip(x, min_val, max_val).astype(x.dtype, copy=False)  # integers stay integers
 
     @staticmethod
     def grad_f(xp, grad, x, y, min_val, max_val):

@@ -55,6 +55,24 @@ def binary(fn, a, b, op: str, floating: bool = False, **kwargs) -> Tensor:
     return fn.apply(cast(a, dtype), cast(b, dtype), **kwargs)
 
 
+def floating(t: Tensor) -> Tensor:
+    """``t``, or ``t`` in the default float dtype if it holds integers or bools: torch's rule for
+    the ops whose result is a float whatever the input (exp, sqrt, sigmoid, tanh, …)."""
+    return t if t.array.dtype.kind in "fc" else t.to(dtypes.get_default_dtype())
+
+
+def require_floating(op: str, t: Tensor) -> None:
+    """torch implements some ops for floating dtypes only (softmax, silu, gelu, …); say so."""
+    if t.array.dtype.kind not in "fc":
+        raise NotImplementedError(f'"{op}" not implemented for \'{t.array.dtype}\'')
+
+
+def refuse_bool(op: str, t: Tensor) -> None:
+    """torch's clipping activations (relu, hardtanh) take any number but a bool."""
+    if t.array.dtype == dtypes.bool:
+        raise RuntimeError(f"Boolean inputs not supported for {op}")
+
+
 def sizes(args: Sequence) -> tuple:
     """Sizes given as torch accepts them: ``f(2, 3)``, ``f((2, 3))`` or ``f([2, 3])``."""
     if len(args) == 1 and isinstance(args[0], (tuple, list)):

@@ -17,7 +17,7 @@ from ..autograd.tensor_core import Tensor
 from ..backends.arrays import array_module
 from ..ops import elementwise as E
 from ..ops import linalg
-from .arguments import binary, cast, check_same_device, promoted_dtype, to_array_like
+from .arguments import binary, cast, check_same_device, floating, promoted_dtype, to_array_like
 
 _ROUNDING_MODES = (None, "trunc", "floor")
 
@@ -132,18 +132,14 @@ class ArithmeticMethods:
     def matmul(self, other):
         return matmul(self, other)
 
-    def _floating(self) -> Tensor:
-        """self, or self in the default float dtype if it holds integers (torch's rule for exp, …)."""
-        return self if self.array.dtype.kind in "fc" else self.to(dtypes.get_default_dtype())
-
     def exp(self):
-        return E.Exp.apply(self._floating())
+        return E.Exp.apply(floating(self))
 
     def log(self):
-        return E.Log.apply(self._floating())
+        return E.Log.apply(floating(self))
 
     def sqrt(self):
-        return E.Sqrt.apply(self._floating())
+        return E.Sqrt.apply(floating(self))
 
     def clamp(self, min=None, max=None):
         """Clip to [min, max]; bounds are numbers or tensors (broadcast, and differentiated)."""
