@@ -67,12 +67,17 @@ CASES = {
     "conv2d_empty_batch": Case(
         lambda L, F, x, w, b: F.conv2d(x, w, b, padding=1),
         lambda d: (np.zeros((0, 3, 5, 5), d), rand(4, 3, 3, 3, dtype=d), rand(4, dtype=d)), (0, 1, 2)),
+    "conv2d_output_would_be_empty_raises": Case(
+        lambda L, F, x, w: F.conv2d(x, w), lambda d: (rand(1, 3, 2, 2, dtype=d), rand(4, 3, 3, 3, dtype=d)),
+        raises=RuntimeError, match="Kernel size can't be greater than actual input size"),
     "conv2d_empty_batch_stride": Case(
         lambda L, F, x, w: F.conv2d(x, w, stride=2, dilation=2),
         lambda d: (np.zeros((0, 2, 7, 6), d), rand(4, 2, 2, 3, dtype=d)), (0, 1)),
     "max_pool2d_empty_batch": Case(lambda L, F, x: F.max_pool2d(x, 2), empty(0, 3, 5, 5), (0,)),
     "max_pool2d_empty_batch_indices": Case(
         lambda L, F, x: F.max_pool2d(x, 3, stride=2, padding=1, return_indices=True), empty(0, 2, 6, 6), (0,)),
+    "avg_pool2d_empty_batch_padding": Case(
+        lambda L, F, x: F.avg_pool2d(x, 2, padding=1, count_include_pad=False), empty(0, 3, 4, 4), (0,)),
     "avg_pool2d_empty_batch": Case(lambda L, F, x: F.avg_pool2d(x, 2, ceil_mode=True), empty(0, 3, 5, 5), (0,)),
     "adaptive_avg_pool2d_empty_batch": Case(lambda L, F, x: F.adaptive_avg_pool2d(x, (2, 3)), empty(0, 3, 5, 5), (0,)),
     "adaptive_max_pool2d_empty_batch": Case(lambda L, F, x: F.adaptive_max_pool2d(x, 2), empty(0, 3, 5, 5), (0,)),
@@ -93,6 +98,11 @@ CASES = {
     "view_empty_infer": Case(lambda L, F, x: x.view(-1, 3), empty(0, 3), (0,)),
     "reshape_empty_ambiguous": Case(
         lambda L, F, x: x.reshape(0, -1), empty(0, 3), raises=RuntimeError, match="ambiguous"),
+    "split_empty": Case(lambda L, F, x: x.split(2), empty(0, 3), (0,)),
+    "split_sizes_empty": Case(lambda L, F, x: x.split([0, 0], dim=0), empty(0, 3), (0,)),
+    "chunk_empty": Case(lambda L, F, x: x.chunk(3), empty(0, 3), (0,)),
+    "expand_empty": Case(lambda L, F, x: x.expand(0, 4), empty(0, 1), (0,)),
+    "where_empty": Case(lambda L, F, a, b: L.where(a > 0, a, b), lambda d: (np.zeros((0, 2), d), np.zeros((0, 2), d)), (0, 1)),
     "index_empty": Case(lambda L, F, x: x[L.tensor(np.zeros(0, np.int64))], lambda d: (rand(3, 2, dtype=d),), (0,)),
     # ------------------------------------------------------------ losses over an empty batch
     "cross_entropy_empty_mean": Case(
@@ -101,6 +111,12 @@ CASES = {
         lambda L, F, x: F.cross_entropy(x, L.zeros(0, dtype=L.int64), reduction="sum"), empty(0, 3), (0,)),
     "cross_entropy_empty_none": Case(
         lambda L, F, x: F.cross_entropy(x, L.zeros(0, dtype=L.int64), reduction="none"), empty(0, 3), (0,)),
+    "cross_entropy_empty_spatial": Case(
+        lambda L, F, x: F.cross_entropy(x, L.zeros(0, 2, 2, dtype=L.int64)), empty(0, 3, 2, 2), (0,)),
+    "cross_entropy_all_ignored": Case(
+        lambda L, F, x: F.cross_entropy(x, L.tensor([-100, -100])), lambda d: (rand(2, 3, dtype=d),), (0,)),
+    "nll_loss_empty_sum": Case(
+        lambda L, F, x: F.nll_loss(x, L.zeros(0, dtype=L.int64), reduction="sum"), empty(0, 3), (0,)),
     "nll_loss_empty_mean": Case(lambda L, F, x: F.nll_loss(x, L.zeros(0, dtype=L.int64)), empty(0, 3), (0,)),
     "mse_loss_empty_mean": Case(lambda L, F, x, t: F.mse_loss(x, t), lambda d: empty(0, 3)(d) * 2, (0, 1)),
     "mse_loss_empty_sum": Case(lambda L, F, x, t: F.mse_loss(x, t, reduction="sum"), lambda d: empty(0, 3)(d) * 2, (0, 1)),
@@ -120,6 +136,13 @@ CASES = {
     "group_norm_empty": Case(
         lambda L, F, x, w, b: F.group_norm(x, 2, w, b),
         lambda d: (np.zeros((0, 4, 2, 2), d), rand(4, dtype=d), rand(4, dtype=d)), (0, 1, 2)),
+    "batch_norm1d_train_empty_3d": Case(
+        lambda L, F, x, m, v: (F.batch_norm(x, m, v, training=True), m, v),
+        lambda d: (np.zeros((0, 3, 4), d), rand(3, dtype=d), np.abs(rand(3, dtype=d)) + 0.5), (0,)),
+    "batch_norm_train_one_value_raises": Case(
+        lambda L, F, x: F.batch_norm(x, None, None, training=True), lambda d: (rand(1, 3, dtype=d),),
+        raises=ValueError, match="Expected more than 1 value per channel when training"),
+    "dropout2d_empty": Case(lambda L, F, x: F.dropout2d(x, 0.3, training=True), empty(0, 3, 2, 2), (0,)),
     "layer_norm_empty": Case(
         lambda L, F, x, w, b: F.layer_norm(x, (4,), w, b),
         lambda d: (np.zeros((0, 4), d), rand(4, dtype=d), rand(4, dtype=d)), (0, 1, 2)),
@@ -137,6 +160,9 @@ CASES = {
                                      lambda d: (rand(2, 3, dtype=np.float32),), (0,), floats=False),
     # ------------------------------------------------------------ reductions over empty dims
     "sum_empty_dim": Case(lambda L, F, x: x.sum(0), empty(0, 3), (0,)),
+    "sum_empty_dim_list_means_all": Case(lambda L, F, x: x.sum(dim=[]), lambda d: (rand(2, 3, dtype=d),), (0,)),
+    "std_of_one_value": Case(lambda L, F, x: x.std(0), lambda d: (rand(1, 3, dtype=d),), (0,)),
+    "mean_of_integers_with_dtype": Case(lambda L, F, x: x.mean(dtype=L.float64), lambda d: (ints(1, 2, 4),), floats=False),
     "sum_all_empty": Case(lambda L, F, x: x.sum(), empty(0, 3), (0,)),
     "mean_empty_dim": Case(lambda L, F, x: x.mean(0), empty(0, 3), (0,)),
     "mean_all_empty": Case(lambda L, F, x: x.mean(), empty(0), (0,)),

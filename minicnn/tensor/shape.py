@@ -154,11 +154,15 @@ class ShapeMethods:
         return self  # NumPy and CuPy handle any strides; kernels that need C order copy themselves
 
     def split(self, split_size: builtins.int | Sequence[builtins.int], dim: builtins.int = 0) -> tuple:
-        """Pieces of ``split_size`` along ``dim`` (the last may be smaller), or of the sizes listed."""
+        """Pieces of ``split_size`` along ``dim`` (the last may be smaller), or of the sizes listed.
+
+        An empty dim still gives one (empty) piece, as in torch.
+        """
         d = wrap_dim(dim, self.ndim)
         n = self.shape[d]
         if isinstance(split_size, builtins.int):
             sizes = [split_size] * (n // split_size) + ([n % split_size] if n % split_size else [])
+            sizes = sizes or [0]
         else:
             sizes = list(split_size)
             if builtins.sum(sizes) != n:
@@ -171,8 +175,11 @@ class ShapeMethods:
         return tuple(self[lead + (slice(s, s + k),)] for s, k in zip(starts, sizes))
 
     def chunk(self, chunks: builtins.int, dim: builtins.int = 0) -> tuple:
-        """``chunks`` pieces of ceil(size / chunks) along ``dim`` (fewer if they run out)."""
+        """``chunks`` pieces of ceil(size / chunks) along ``dim`` (fewer if they run out); an
+        empty dim gives ``chunks`` empty pieces, as in torch."""
         n = self.shape[wrap_dim(dim, self.ndim)]
+        if n == 0:
+            return self.split([0] * chunks, dim)
         return self.split(builtins.max(-(-n // chunks), 1), dim)
 
     def __getitem__(self, key):
