@@ -46,9 +46,8 @@ def _check_leaf(self: Tensor) -> None:
         raise RuntimeError(_LEAF_MESSAGE)
 
 
-def _check_result_dtype(op: str, self: Tensor, *sources) -> None:
+def _check_result_dtype(op: str, self: Tensor, result) -> None:
     """torch refuses to write a result of a higher kind (float into int, int into bool)."""
-    result = promoted_dtype(op, self, *sources)
     if not dtypes.can_cast(result, self.array.dtype):
         raise RuntimeError(
             f"{op}: result type {result} can't be cast to the desired output type {self.array.dtype}"
@@ -84,10 +83,12 @@ def _arithmetic_(self: Tensor, op: str, ufunc_name: str, out_of_place, other) ->
     _check_leaf(self)
     if isinstance(other, Tensor):
         check_same_device(op, self, other)
-    _check_result_dtype(op, self, other)
+    _check_result_dtype(op, self, promoted_dtype(op, self, other))
     if _records(self, other):
         return _take_over(self, out_of_place(_before(self), other))
     xp = array_module(self.array)
+    # torch's rule was checked above; NumPy's default (same_kind) would also refuse int64 into
+    # uint8, which torch allows.
     getattr(xp, ufunc_name)(self.array, to_array_like(other), out=self.array, casting="unsafe")
     self._bump_version()
     return self
@@ -100,10 +101,7 @@ def _elementwise_(self: Tensor, op: str, out_of_place) -> Tensor:
         return _take_over(self, out_of_place(_before(self)))
     with grad_mode.no_grad():
         result = out_of_place(self)
-    if not dtypes.can_cast(result.dtype, self.array.dtype):
-        raise RuntimeError(
-            f"{op}: result type {result.dtype} can't be cast to the desired output type {self.array.dtype}"
-        )
+    _check_result_dtype(op, self, result.dtype)
     self.array[...] = result.array
     self._bump_version()
     return self
@@ -117,8 +115,7 @@ def _fill_from(self: Tensor, op: str, value) -> Tensor:
     if _records(self, value):
         # where(all True, value, self): value's gradient is the incoming one, self's is zero.
         everywhere = array_module(self.array).ones(self.array.shape, dtype=bool)
-        dtype = self.array.dtype
-        source = value.to(dtype) if isinstance(value, Tensor) else value
+        source = value.to(self.array.dtype) if isinstance(value, Tensor) else value
         return _take_over(self, E.Where.apply(everywhere, source, _before(self)))
     self.array[...] = to_array_like(value)
     self._bump_version()
@@ -161,11 +158,11 @@ class InPlaceMethods:
         if min is None and max is None:
             raise RuntimeError("clamp_: At least one of 'min' or 'max' must not be None")
         _check_leaf(self)
-        _check_result_dtype("clamp_", self, *(b for b in (min, max) if b is not None))
+        _check_result_dtype("clamp_", self, promoted_dtype("clamp_", self, min, max))
         if _records(self, min, max):
             return _take_over(self, _before(self).clamp(min, max))
         xp = array_module(self.array)
-        xp.clip(self.array, to_array_like(min), to_array_like(max), out=self.array, casting="unsafe")
+        xp.clip(self.array, to_array_like(min), to_array_like(max), out=self.array)
         self._bump_version()
         return self
 
