@@ -663,11 +663,37 @@ def test_in_place_ops_refuse_leaves_that_require_grad_under_grad_mode():
         torch.zeros(2, requires_grad=True).add_(1.0)
 
 
-def test_item_assignment_refuses_graph_tensors_instead_of_corrupting_the_graph():
-    # torch records x[key] = value; minicnn does not record assignment into part of a tensor.
-    target = minicnn.zeros(3)
-    with pytest.raises(RuntimeError, match="__setitem__: minicnn does not record assignment"):
-        target[0] = minicnn.ones(1, requires_grad=True).sum()
+SETITEM_KEYS = {
+    "int": lambda lib: 1,
+    "slice": lambda lib: (slice(1, 3), slice(None, None, 2)),
+    "mask": lambda lib: lib.tensor([True, False, True, False]),
+    "repeated-index": lambda lib: ([0, 2, 0], [1, 1, 1]),
+    "ellipsis": lambda lib: (Ellipsis, 0),
+}
+
+
+@pytest.mark.parametrize("key", SETITEM_KEYS)
+@pytest.mark.parametrize("value", ["tensor", "broadcast", "number"])
+def test_item_assignment_in_a_graph_is_recorded_like_torch(key, value, dtype):
+    def program(lib, F, x, v):
+        y = x * 2
+        selected = y[SETITEM_KEYS[key](lib)]
+        y[SETITEM_KEYS[key](lib)] = {"tensor": v[: selected.numel()].reshape(selected.shape),
+                                     "broadcast": v[0], "number": 0.5}[value]
+        return y * x
+
+    mini, ref = run_both(program, rand(4, 5, dtype=dtype), rand(20, dtype=dtype),
+                         requires_grad=[True, value != "number"])
+    check(mini, ref, dtype, f"y[{key}] = {value}")
+
+
+def test_item_assignment_of_a_graph_value_into_a_plain_tensor_joins_the_graph(dtype):
+    def program(lib, F, v):
+        buffer = lib.zeros(3, 2, dtype=v.dtype)
+        buffer[1] = v.exp()
+        return buffer
+
+    check(*run_both(program, rand(2, dtype=dtype)), dtype, "buffer[1] = v.exp()")
 
 
 def test_integer_tensor_rejects_float_in_place_update_like_torch():

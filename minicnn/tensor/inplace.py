@@ -6,7 +6,8 @@ torch's rules, and how minicnn keeps them:
   no longer be the gradient of anything); under ``no_grad`` they are how weights are updated.
 - Outside a graph (grad mode off, or nothing involved requires grad) the op writes into the
   tensor's own array, so views of it see the change.
-- Inside a graph (a non-leaf that requires grad, or a source that does) the op is recorded:
+- Inside a graph (a non-leaf that requires grad, or a source that does) the op is recorded
+  (item assignment ``x[key] = value`` too):
   the result is computed out of place as a graph node and the tensor takes it over (its new
   array, ``grad_fn`` and output index). Views taken earlier keep the old values — the one
   place minicnn differs from torch, which writes into shared storage.
@@ -26,6 +27,7 @@ from ..autograd import grad_mode
 from ..autograd.tensor_core import Tensor
 from ..backends.arrays import array_module, device_of
 from ..ops import elementwise as E
+from ..ops import shape as S
 from ..ops.conversion import move_array
 from ..random import default_generator
 from .arguments import check_same_device, promoted_dtype, to_array_like
@@ -127,12 +129,14 @@ class InPlaceMethods:
 
     def __setitem__(self, key, value):
         _check_leaf(self)
+        if isinstance(value, Tensor):
+            check_same_device("__setitem__", self, value)
+        key = unwrap_key(key)
         if _records(self, value):
-            raise RuntimeError(
-                "__setitem__: minicnn does not record assignment into part of a tensor that is "
-                "part of a graph; build the result out of place (cat, stack, where) or detach() it"
-            )
-        self.array[unwrap_key(key)] = to_array_like(value)
+            source = value.to(self.array.dtype) if isinstance(value, Tensor) else value
+            _take_over(self, S.IndexPut.apply(_before(self), source, key=key))
+            return
+        self.array[key] = to_array_like(value)
         self._bump_version()
 
     def add_(self, other, alpha=1) -> Tensor:
