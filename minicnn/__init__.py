@@ -10,19 +10,20 @@ from . import allocator, autograd, backends, cuda, dtypes
 from .autograd import enable_grad, gradcheck, is_grad_enabled, no_grad, set_grad_enabled
 from .device import device
 from .dtypes import (
-    bool, double, float, float16, float32, float64, get_default_dtype, half, int, int8, int16,
+    bool, can_cast, double, float, float16, float32, float64, get_default_dtype, half, int, int8, int16,
     int32, int64, long, promote_types, set_default_dtype, short, uint8,
 )
+from .size import Size
 from .random import Generator, get_rng_state, manual_seed, seed, set_rng_state
 from .creation import (
     arange, as_tensor, empty, eye, from_numpy, full, linspace, ones, ones_like, rand, randint,
     randn, randperm, tensor, zeros, zeros_like,
 )
 from .tensor import (
-    Tensor, abs, allclose, argmax, argmin, cat, clamp, clip, concat, concatenate, equal, exp,
-    flatten, is_tensor, log, log_softmax, matmul, max, maximum, mean, min, minimum, numel,
-    permute, relu, reshape, sigmoid, softmax, sqrt, squeeze, stack, std, sum, tanh, transpose,
-    unsqueeze, var, where,
+    Tensor, abs, add, allclose, argmax, argmin, cat, clamp, clip, concat, concatenate, div, equal,
+    exp, flatten, is_tensor, log, log_softmax, matmul, max, maximum, mean, min, minimum, mul,
+    numel, permute, relu, reshape, sigmoid, softmax, sqrt, squeeze, stack, std, sub, sum, t, tanh,
+    transpose, unsqueeze, var, where,
 )
 from . import functional, nn, optim, utils, vision, models  # noqa: E402  (need Tensor first)
 from .serialization import load, save  # noqa: E402

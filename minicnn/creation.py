@@ -14,7 +14,9 @@ from . import dtypes
 from .device import device as Device
 from .ops.conversion import move_array
 from .random import default_generator
-from .tensor import Tensor, _sizes, _to_array_like
+from .tensor import Tensor
+from .tensor.arguments import sizes as _sizes
+from .tensor.arguments import to_array_like as _to_array_like
 
 
 def _new(array, device, requires_grad: bool) -> Tensor:

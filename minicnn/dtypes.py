@@ -54,6 +54,12 @@ def promote_types(a, b) -> np.dtype:
     return np.promote_types(a, b)
 
 
+def can_cast(from_, to) -> builtins.bool:
+    """``torch.can_cast``: may an op's result of dtype ``from_`` be written into a ``to`` tensor?
+    Only a step down in kind is refused (float into an integer, an integer into bool)."""
+    return _CATEGORY[np.dtype(from_).kind] <= _CATEGORY[np.dtype(to).kind]
+
+
 def _priority_and_dtype(operand) -> tuple[builtins.int, np.dtype]:
     """(2 for a tensor with dimensions, 1 for a 0-d tensor, 0 for a Python number; its dtype)."""
     if isinstance(operand, builtins.bool):  # before int: bool is a subclass of int
@@ -68,16 +74,25 @@ def _priority_and_dtype(operand) -> tuple[builtins.int, np.dtype]:
     return (2 if operand.ndim else 1), np.dtype(dtype)
 
 
-def result_type(a, b) -> np.dtype:
-    """The dtype torch gives a binary op on ``a`` and ``b`` (Tensors, arrays or Python numbers).
+def result_type(*operands) -> np.dtype:
+    """The dtype torch gives an op on ``operands`` (Tensors, arrays or Python numbers).
 
     Operands of the same priority (see ``_priority_and_dtype``) are promoted together. An
     operand of lower priority changes the result only when its kind is higher:
     float32 (3,) + float64 () -> float32, but int64 (3,) + float64 () -> float64, and
-    int64 (3,) + 2.5 -> the default float dtype.
+    int64 (3,) + 2.5 -> the default float dtype. ``None`` operands (an absent clamp bound) are
+    skipped.
     """
-    (priority_a, dtype_a), (priority_b, dtype_b) = _priority_and_dtype(a), _priority_and_dtype(b)
-    if priority_a == priority_b:
-        return promote_types(dtype_a, dtype_b)
-    high, low = (dtype_a, dtype_b) if priority_a > priority_b else (dtype_b, dtype_a)
-    return low if _CATEGORY[low.kind] > _CATEGORY[high.kind] else high
+    groups: dict = {}
+    for operand in operands:
+        if operand is not None:
+            priority, dtype = _priority_and_dtype(operand)
+            groups[priority] = promote_types(groups[priority], dtype) if priority in groups else dtype
+    if not groups:
+        raise TypeError("result_type: expected at least one operand")
+    result = None
+    for priority in sorted(groups, reverse=True):
+        dtype = groups[priority]
+        if result is None or _CATEGORY[dtype.kind] > _CATEGORY[result.kind]:
+            result = dtype
+    return result

@@ -9,7 +9,7 @@ import torch
 
 import minicnn
 import minicnn.nn.functional as F
-from minicnn.functional.activation import _erf
+from minicnn.ops.activation import _erf
 from parity import check, rand, run_both
 
 POINTWISE = [

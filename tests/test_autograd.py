@@ -470,3 +470,118 @@ def test_mixed_devices_raise(op):
     assert cuda.device == minicnn.device("cuda")
     with pytest.raises(RuntimeError, match="expected all tensors to be on the same device"):
         op(cpu, cuda)
+
+
+# ---------------------------------------------------------------------- walking the graph
+def _walk(node) -> list:
+    """(name, output index) of every node reached through next_functions, depth first."""
+    seen = []
+    for child, index in node.next_functions:
+        if child is None:
+            seen.append((None, index))
+        else:
+            seen.append((child.name(), index))
+            seen.extend(_walk(child))
+    return seen
+
+
+def test_next_functions_walk_the_graph_like_torch():
+    # The beginner tutorial's walk: loss.grad_fn, then .next_functions[0][0], and so on.
+    shapes = {"x": (4, 3), "w": (2, 3), "b": (2,)}
+    graphs = {}
+    for lib in (minicnn, torch):
+        x = lib.tensor(rand(*shapes["x"]))
+        w, b = (lib.tensor(rand(*shapes[k]), requires_grad=True) for k in ("w", "b"))
+        loss = ((x @ w.t() + b).relu() - 1).sum()
+        graphs[lib.__name__] = (loss, w, b)
+    mini, ref = _walk(graphs["minicnn"][0].grad_fn), _walk(graphs["torch"][0].grad_fn)
+    # The shape of the walk (where leaves and non-differentiable inputs sit) is torch's; the
+    # names are minicnn's own Functions (torch's are its fused kernels, e.g. AddmmBackward0).
+    assert [index for _, index in mini] == [index for _, index in ref]
+    assert [name is None for name, _ in mini] == [name is None for name, _ in ref]
+    leaves = [name for name, _ in mini if name == "AccumulateGrad"]
+    assert len(leaves) == sum(name == "torch::autograd::AccumulateGrad" for name, _ in ref) == 2
+
+
+def test_accumulate_grad_nodes_hold_their_leaf():
+    w = minicnn.ones(3, requires_grad=True)
+    y = w * minicnn.tensor([1.0, 2.0, 3.0])
+    (node, index), (constant, _) = y.grad_fn.next_functions
+    assert node.name() == "AccumulateGrad" and node.variable is w and index == 0
+    assert node.next_functions == () and constant is None
+    assert y.grad_fn.name() == "MulBackward" and "MulBackward" in repr(y.grad_fn)
+
+
+def test_multi_output_nodes_report_which_output_feeds_the_next_one():
+    x = minicnn.tensor(rand(3, 4), requires_grad=True)
+    values, indices = x.max(1)
+    node, index = (values * 2).grad_fn.next_functions[0]
+    assert node is values.grad_fn and index == 0
+
+
+# ---------------------------------------------------------------------- version counters
+def _saved_input_changed(lib):
+    x, w = lib.tensor(rand(3), requires_grad=True), lib.tensor(rand(3))
+    y = x * w  # saves w for x's gradient
+    with lib.no_grad():
+        w.mul_(2)
+    y.sum().backward()
+
+
+def _saved_output_changed(lib):
+    x = lib.tensor(rand(3), requires_grad=True)
+    y = x.exp()  # saves its output
+    y.add_(1)
+    y.sum().backward()
+
+
+def _changed_through_detach(lib):
+    x = lib.tensor(rand(3), requires_grad=True)
+    y = x * x
+    x.detach().zero_()  # detach shares the version counter
+    y.sum().backward()
+
+
+def _changed_by_item_assignment(lib):
+    x, w = lib.tensor(rand(3), requires_grad=True), lib.tensor(rand(3))
+    y = (x * w).sum()
+    w[0] = 1.0
+    y.backward()
+
+
+@pytest.mark.parametrize("program", [_saved_input_changed, _saved_output_changed, _changed_through_detach,
+                                     _changed_by_item_assignment],
+                         ids=["saved-input", "saved-output", "through-detach", "item-assignment"])
+def test_backward_refuses_values_changed_in_place_after_forward_saved_them(program):
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        program(torch)
+    with pytest.raises(RuntimeError, match=r"one of the variables needed for gradient computation has been "
+                                           r"modified by an inplace operation: \[minicnn\.float64 \[3\]\], saved by "
+                                           r"(MulBackward|ExpBackward), is at version 1; expected version 0"):
+        program(minicnn)
+
+
+def test_changes_through_data_and_to_unsaved_tensors_go_unnoticed_like_torch():
+    for lib in (minicnn, torch):
+        x, w = lib.tensor([1.0, 2.0], requires_grad=True), lib.tensor([3.0, 4.0])
+        y = (x * w + w).sum()
+        w.data.mul_(10)  # .data has its own counter: autograd cannot see this (torch's documented trap)
+        y.backward()
+        assert x.grad.tolist() == [30.0, 40.0], lib.__name__
+        z = lib.tensor([1.0, 2.0], requires_grad=True)
+        b = lib.tensor([5.0, 6.0])
+        s = (z + b).sum()  # add saves nothing
+        b.zero_()
+        s.backward()
+        assert z.grad.tolist() == [1.0, 1.0]
+
+
+def test_optimizer_style_updates_under_no_grad_then_a_fresh_forward_work():
+    w = minicnn.tensor(rand(3), requires_grad=True)
+    for _ in range(3):
+        loss = (w * w).sum()
+        loss.backward()
+        with minicnn.no_grad():
+            w.sub_(0.1 * w.grad)
+        w.grad.zero_()
+    assert w._version == 3

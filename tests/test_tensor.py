@@ -635,8 +635,12 @@ def test_setitem_matches_torch(dtype):
     lambda lib, t, o: t.copy_(o[0]), lambda lib, t, o: t.add_(o), lambda lib, t, o: t.add_(o, alpha=-2),
     lambda lib, t, o: t.sub_(o), lambda lib, t, o: t.mul_(o[0]), lambda lib, t, o: t.div_(2.0),
     lambda lib, t, o: t.clamp_(-0.1, 0.2), lambda lib, t, o: t.add_(1),
+    lambda lib, t, o: t.clamp_(min=o), lambda lib, t, o: t.pow_(2), lambda lib, t, o: t.neg_(),
+    lambda lib, t, o: t.abs_().sqrt_(), lambda lib, t, o: t.exp_(), lambda lib, t, o: t.relu_(),
+    lambda lib, t, o: t.sigmoid_(), lambda lib, t, o: t.tanh_(), lambda lib, t, o: t.abs_().log_(),
 ], ids=["zero_", "fill_", "copy_", "copy_-broadcast", "add_", "add_-alpha", "sub_", "mul_", "div_",
-        "clamp_", "add_-number"])
+        "clamp_", "add_-number", "clamp_-tensor", "pow_", "neg_", "sqrt_", "exp_", "relu_", "sigmoid_",
+        "tanh_", "log_"])
 def test_in_place_ops_change_the_tensor_itself(op, dtype):
     x, other = rand(3, 4, dtype=dtype), rand(3, 4, dtype=dtype)
     m, t = minicnn.tensor(x), torch.tensor(x)
@@ -659,14 +663,37 @@ def test_in_place_ops_refuse_leaves_that_require_grad_under_grad_mode():
         torch.zeros(2, requires_grad=True).add_(1.0)
 
 
-def test_in_place_ops_refuse_graph_tensors_instead_of_corrupting_the_graph():
-    # torch records these; minicnn does not record in-place ops, so it must refuse loudly.
-    y = minicnn.ones(2, requires_grad=True) * 2
-    with pytest.raises(RuntimeError, match="add_: minicnn does not record in-place operations"):
-        y.add_(1.0)
-    target = minicnn.zeros(3)
-    with pytest.raises(RuntimeError, match="__setitem__: .* cannot write a tensor that requires grad"):
-        target[0] = minicnn.ones(1, requires_grad=True).sum()
+SETITEM_KEYS = {
+    "int": lambda lib: 1,
+    "slice": lambda lib: (slice(1, 3), slice(None, None, 2)),
+    "mask": lambda lib: lib.tensor([True, False, True, False]),
+    "repeated-index": lambda lib: ([0, 2, 0], [1, 1, 1]),
+    "ellipsis": lambda lib: (Ellipsis, 0),
+}
+
+
+@pytest.mark.parametrize("key", SETITEM_KEYS)
+@pytest.mark.parametrize("value", ["tensor", "broadcast", "number"])
+def test_item_assignment_in_a_graph_is_recorded_like_torch(key, value, dtype):
+    def program(lib, F, x, v):
+        y = x * 2
+        selected = y[SETITEM_KEYS[key](lib)]
+        y[SETITEM_KEYS[key](lib)] = {"tensor": v[: selected.numel()].reshape(selected.shape),
+                                     "broadcast": v[0], "number": 0.5}[value]
+        return y * x
+
+    mini, ref = run_both(program, rand(4, 5, dtype=dtype), rand(20, dtype=dtype),
+                         requires_grad=[True, value != "number"])
+    check(mini, ref, dtype, f"y[{key}] = {value}")
+
+
+def test_item_assignment_of_a_graph_value_into_a_plain_tensor_joins_the_graph(dtype):
+    def program(lib, F, v):
+        buffer = lib.zeros(3, 2, dtype=v.dtype)
+        buffer[1] = v.exp()
+        return buffer
+
+    check(*run_both(program, rand(2, dtype=dtype)), dtype, "buffer[1] = v.exp()")
 
 
 def test_integer_tensor_rejects_float_in_place_update_like_torch():
@@ -679,3 +706,275 @@ def test_integer_tensor_rejects_float_in_place_update_like_torch():
 def test_wrap_dim_helper():
     assert [wrap_dim(d, 3) for d in (0, 2, -1, -3)] == [0, 2, 2, 0]
     assert wrap_dim(-1, 0) == 0  # a 0-d tensor accepts dim 0 and -1
+
+
+# ---------------------------------------------------------------------- torch.Size
+def test_shape_and_size_are_a_size_like_torch():
+    m, t = minicnn.ones(2, 3, 4), torch.ones(2, 3, 4)
+    for got, want in ((m.shape, t.shape), (m.size(), t.size()), (m.shape[1:], t.shape[1:]),
+                      (m.shape + (5,), t.shape + (5,)), ((1,) + m.shape, (1,) + t.shape),
+                      (m.shape * 2, t.shape * 2), (minicnn.Size([]), torch.Size([]))):
+        assert isinstance(got, minicnn.Size) and isinstance(got, tuple)
+        assert got == tuple(want) and tuple(want) == got
+        assert got.numel() == want.numel()
+        assert repr(got) == repr(want).replace("torch.", "minicnn.")
+    assert m.shape[0] == 2 and isinstance(m.shape[0], int) and m.size(-1) == t.size(-1) == 4
+    a, b, c = m.shape
+    assert (a, b, c) == (2, 3, 4)
+    assert minicnn.zeros(m.shape).shape == (2, 3, 4)  # a Size is accepted wherever sizes are
+
+
+def test_size_of_a_0d_tensor_and_bad_dims_raise_like_torch():
+    assert minicnn.tensor(1.0).shape == torch.tensor(1.0).shape == ()
+    assert minicnn.tensor(1.0).shape.numel() == 1
+    with pytest.raises(IndexError):
+        torch.tensor(1.0).size(0)
+    with pytest.raises(IndexError, match="Dimension specified as 0 but tensor has no dimensions"):
+        minicnn.tensor(1.0).size(0)
+    with pytest.raises(IndexError, match=r"Dimension out of range \(expected to be in range of \[-2, 1\], but got 2\)"):
+        minicnn.ones(2, 3).size(2)
+
+
+# ---------------------------------------------------------------------- API sweep: small methods
+@pytest.mark.parametrize("shape", [(), (4,), (2, 3), (0, 3)])
+def test_numel_t_and_view_as_match_torch(shape, dtype):
+    x = rand(*shape, dtype=dtype)
+    m, t = minicnn.tensor(x), torch.tensor(x)
+    assert m.numel() == minicnn.numel(m) == t.numel() == torch.numel(t)
+    if len(shape) <= 2:
+        assert_same(m.t(), t.t())
+        assert_same(minicnn.t(m), torch.t(t))
+    target = rand(*reversed(shape), dtype=dtype)
+    assert_same(m.view_as(minicnn.tensor(target)), t.view_as(torch.tensor(target)))
+
+
+def test_t_refuses_more_than_two_dims_like_torch():
+    with pytest.raises(RuntimeError):
+        torch.ones(2, 3, 4).t()
+    with pytest.raises(RuntimeError, match=r"t\(\) expects a tensor with <= 2 dimensions, but self is 3D"):
+        minicnn.ones(2, 3, 4).t()
+
+
+@pytest.mark.parametrize("name", ["max", "min"])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_torch_max_with_dim_is_a_named_values_indices_tuple(name, keepdim, dtype):
+    x = rand(3, 5, dtype=dtype)
+    got = getattr(minicnn, name)(minicnn.tensor(x), 1, keepdim=keepdim)
+    want = getattr(torch, name)(torch.tensor(x), 1, keepdim=keepdim)
+    values, indices = got
+    assert_same(values, want.values)
+    assert_same(indices, want.indices)
+    assert got.values is values and got.indices is indices and got[0] is values
+    assert type(got).__name__ == type(want).__name__ == name
+    assert repr(got).startswith(f"minicnn.return_types.{name}(\nvalues=tensor(")
+    assert getattr(minicnn.tensor(x), name)(dim=-1)._fields == ("values", "indices")
+
+
+def test_data_shares_storage_outside_the_graph_like_torch(dtype):
+    x = rand(4, dtype=dtype)
+    for lib in (minicnn, torch):
+        w = lib.tensor(x.copy(), requires_grad=True)
+        y = (w * 2).sum()
+        d = w.data
+        assert not d.requires_grad and d.grad_fn is None and w.requires_grad
+        d.mul_(0.5)  # no leaf check: .data is how old code updated weights
+        assert_close(w.detach(), x * 0.5, dtype)
+        y.backward()  # .data's in-place changes are invisible to autograd (its own version counter)
+        w.data = lib.zeros(2, 2, dtype=w.dtype)  # and assigning .data swaps the storage, any shape
+        assert tuple(w.shape) == (2, 2) and w.requires_grad
+
+
+# ---------------------------------------------------------------------- in place, torch's rules
+INPLACE_GRAPH_OPS = {
+    "add_": lambda lib, y, z: y.add_(z),
+    "add_-alpha": lambda lib, y, z: y.add_(z, alpha=-0.5),
+    "sub_": lambda lib, y, z: y.sub_(z),
+    "mul_": lambda lib, y, z: y.mul_(z),
+    "div_": lambda lib, y, z: y.div_(z.abs() + 1),
+    "clamp_": lambda lib, y, z: y.clamp_(min=z),
+    "clamp_-numbers": lambda lib, y, z: y.clamp_(-0.5, 0.5),
+    "copy_": lambda lib, y, z: y.copy_(z * 3),
+    "fill_-tensor": lambda lib, y, z: y.fill_(z.sum()),
+    "zero_": lambda lib, y, z: y.zero_(),
+    "pow_": lambda lib, y, z: y.pow_(2),
+    "neg_": lambda lib, y, z: y.neg_(),
+    "abs_": lambda lib, y, z: y.abs_(),
+    "exp_": lambda lib, y, z: y.exp_(),
+    "log_": lambda lib, y, z: y.abs_().add_(1).log_(),
+    "sqrt_": lambda lib, y, z: y.abs_().sqrt_(),
+    "relu_": lambda lib, y, z: y.relu_(),
+    "sigmoid_": lambda lib, y, z: y.sigmoid_(),
+    "tanh_": lambda lib, y, z: y.tanh_(),
+}
+UNUSED_SOURCE = ("clamp_-numbers", "zero_", "pow_", "neg_", "abs_", "exp_", "log_", "sqrt_", "relu_", "sigmoid_", "tanh_")
+
+
+@pytest.mark.parametrize("name", INPLACE_GRAPH_OPS)
+def test_in_place_ops_on_graph_tensors_are_recorded_like_torch(name, dtype):
+    # torch records an in-place op on a non-leaf (or one whose source requires grad) in the graph.
+    op = INPLACE_GRAPH_OPS[name]
+
+    def program(lib, F, x, z):
+        y = x * 2
+        result = op(lib, y, z)
+        assert result is y
+        return y * x  # x's gradient then depends on what the in-place op did to y
+
+    z_used = name not in UNUSED_SOURCE
+    mini, ref = run_both(program, rand(3, 4, dtype=dtype), rand(3, 4, dtype=dtype), requires_grad=[True, z_used])
+    check(mini, ref, dtype, name)
+
+
+def test_in_place_into_a_plain_tensor_from_a_graph_makes_it_part_of_the_graph(dtype):
+    def program(lib, F, x):
+        buffer = lib.zeros(2, 3, dtype=x.dtype)
+        buffer.copy_(x.exp())
+        assert buffer.requires_grad and not buffer.is_leaf
+        return buffer
+
+    check(*run_both(program, rand(3, dtype=dtype)), dtype, "copy_ into a buffer")
+
+
+def test_version_counts_in_place_ops_like_torch():
+    for lib in (minicnn, torch):
+        x = lib.zeros(3)
+        assert x._version == 0
+        x.add_(1).mul_(2).sub_(1).div_(2).clamp_(0, 1).zero_().fill_(2).copy_(lib.ones(3))
+        x[0] = 5.0
+        assert x._version == 9, lib.__name__
+        assert x.detach()._version == 9  # detach shares the counter
+
+
+@pytest.mark.parametrize("op", [lambda t: t.sub_(1.0), lambda t: t.div_(2.0), lambda t: t.clamp_(0.0, 1.0),
+                                lambda t: t.clip_(max=1.0), lambda t: t.normal_(), lambda t: t.uniform_()],
+                         ids=["sub_", "div_", "clamp_", "clip_", "normal_", "uniform_"])
+def test_more_in_place_ops_refuse_leaves_under_grad_mode_only(op):
+    for lib in (torch, minicnn):
+        w = lib.zeros(3, requires_grad=True)
+        with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an in-place operation"):
+            op(w)
+        with lib.no_grad():
+            op(w)
+        assert w.is_leaf and w.requires_grad and w.grad_fn is None
+
+
+@pytest.mark.parametrize("op,source", [("add_", 0.5), ("sub_", 1.5), ("mul_", 1.5), ("div_", 2), ("clamp_", 0.5),
+                                       ("pow_", 0.5), ("exp_", None), ("sqrt_", None)])
+def test_in_place_ops_refuse_a_result_of_a_higher_kind_like_torch(op, source):
+    def run(lib):
+        t = lib.arange(4)
+        if op == "clamp_":
+            return t.clamp_(min=source)
+        return getattr(t, op)() if source is None else getattr(t, op)(source)
+
+    with pytest.raises(RuntimeError):
+        run(torch)
+    with pytest.raises(RuntimeError, match=f"{op}: result type float32 can't be cast to the desired output type int64"):
+        run(minicnn)
+
+
+def test_in_place_ops_keep_the_dtype_and_take_lower_kinds_like_torch():
+    for op in (lambda lib, t: t.add_(lib.arange(3)), lambda lib, t: t.mul_(lib.tensor([2.0], dtype=lib.float64)),
+               lambda lib, t: t.copy_(lib.tensor([1, 2, 3])), lambda lib, t: t.fill_(True)):
+        m, t = minicnn.ones(3), torch.ones(3)
+        op(minicnn, m)
+        op(torch, t)
+        assert_same(m, t)
+
+
+# ---------------------------------------------------------------------- promotion beyond + - * / **
+PROMOTING_OPS = {
+    "floordiv": lambda lib, a, b: a // b,
+    "div-trunc": lambda lib, a, b: lib.div(a, b, rounding_mode="trunc"),
+    "maximum": lambda lib, a, b: lib.maximum(a, b),
+    "minimum": lambda lib, a, b: lib.minimum(a, b),
+    "where": lambda lib, a, b: lib.where(lib.ones(2, 3, dtype=lib.bool), a, b),
+    "clamp-min": lambda lib, a, b: a.clamp(min=b),
+    "clamp-max": lambda lib, a, b: a.clamp(max=b),
+}
+TENSOR_PAIRS = [("f32", "f64"), ("i64", "f32"), ("f32", "i64"), ("f32", "f64-0d"), ("i64", "f64-0d"),
+                ("f32", "py-float"), ("i64", "py-float"), ("i64", "py-int"), ("f32", "py-int"), ("f64-0d", "f32-0d")]
+
+
+@pytest.mark.parametrize("op", PROMOTING_OPS)
+@pytest.mark.parametrize("left,right", TENSOR_PAIRS, ids=lambda p: str(p))
+def test_more_ops_promote_like_torch(left, right, op):
+    def run(lib):
+        b = PROMOTION_OPERANDS[right](lib)
+        if op in ("maximum", "minimum") and not isinstance(b, lib.Tensor):
+            b = lib.tensor(b)  # torch.maximum takes tensors only
+        return PROMOTING_OPS[op](lib, PROMOTION_OPERANDS[left](lib), b)
+
+    assert_same(run(minicnn), run(torch), f"{left} {op} {right}")
+
+
+LOSSES = {
+    "mse_loss": lambda lib, F, a, b: F.mse_loss(a, b),
+    "l1_loss": lambda lib, F, a, b: F.l1_loss(a, b, reduction="sum"),
+    "MSELoss": lambda lib, F, a, b: lib.nn.MSELoss()(a, b),
+    "L1Loss-none": lambda lib, F, a, b: lib.nn.L1Loss(reduction="none")(a, b),
+}
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("left,right", [("f32", "i64"), ("i64", "f32"), ("f32", "f64"), ("f64", "f32"),
+                                        ("f32", "f64-0d"), ("f64", "f32-0d")], ids=lambda p: str(p))
+def test_losses_promote_like_torch(loss, left, right):
+    # torch broadcasts input and target first, so a 0-d target promotes as a full one would.
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch warns about a broadcast target
+        got = LOSSES[loss](minicnn, minicnn.nn.functional, PROMOTION_OPERANDS[left](minicnn), PROMOTION_OPERANDS[right](minicnn))
+        want = LOSSES[loss](torch, torch.nn.functional, PROMOTION_OPERANDS[left](torch), PROMOTION_OPERANDS[right](torch))
+    assert_same(got, want, f"{loss}({left}, {right})")
+
+
+def test_bce_refuses_mismatched_dtypes_like_torch():
+    x, t = np.full((2, 3), 0.25, np.float32), np.ones((2, 3), np.int64)
+    with pytest.raises(RuntimeError):
+        torch.nn.functional.binary_cross_entropy(torch.tensor(x), torch.tensor(t))
+    with pytest.raises(RuntimeError, match="binary_cross_entropy: Found dtype int64 but expected float32"):
+        minicnn.nn.functional.binary_cross_entropy(minicnn.tensor(x), minicnn.tensor(t))
+    with pytest.raises(RuntimeError):
+        torch.nn.functional.binary_cross_entropy_with_logits(torch.tensor(x), torch.tensor(t))
+    with pytest.raises(RuntimeError, match="binary_cross_entropy_with_logits: expected a floating-point target"):
+        minicnn.nn.functional.binary_cross_entropy_with_logits(minicnn.tensor(x), minicnn.tensor(t))
+
+
+@pytest.mark.parametrize("source,target", [("float64", "float32"), ("float32", "int64"), ("int64", "float16"),
+                                           ("int64", "bool"), ("bool", "uint8"), ("int32", "uint8")])
+def test_can_cast_matches_torch(source, target):
+    assert minicnn.can_cast(getattr(minicnn, source), getattr(minicnn, target)) == \
+        torch.can_cast(getattr(torch, source), getattr(torch, target))
+
+
+ACTIVATIONS = ["tanh", "sigmoid", "silu", "gelu", "elu", "leaky_relu", "relu", "relu6", "hardtanh", "softmax",
+               "log_softmax"]
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+@pytest.mark.parametrize("dtype_name", ["int64", "bool", "float64"])
+def test_activations_of_integers_follow_torch(name, dtype_name):
+    # tanh/sigmoid give the default float, relu/relu6/hardtanh keep integers, the rest refuse.
+    def run(lib):
+        x = lib.tensor([[1, 0, 3], [2, 5, 0]]).to(getattr(lib, dtype_name))
+        args = (1,) if name in ("softmax", "log_softmax") else ()
+        return getattr(lib.nn.functional, name)(x, *args)
+
+    try:
+        want = run(torch)
+    except (NotImplementedError, RuntimeError) as error:
+        with pytest.raises(type(error), match="not implemented for|Boolean inputs not supported for"):
+            run(minicnn)
+        return
+    assert_same(run(minicnn), want, name)
+
+
+def test_softmax_of_integers_with_dtype_works_like_torch():
+    for method in ("softmax", "log_softmax"):
+        got = getattr(minicnn.tensor([1, 2, 3]), method)(0, dtype=minicnn.float64)
+        want = getattr(torch.tensor([1, 2, 3]), method)(0, dtype=torch.float64)
+        assert_same(got, want, method)
+    assert_same(minicnn.tensor([1, 2]).tanh(), torch.tensor([1, 2]).tanh())
+    assert_same(minicnn.tensor([1, 2]).sigmoid(), torch.tensor([1, 2]).sigmoid())

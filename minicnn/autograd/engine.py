@@ -3,14 +3,18 @@
 The walk is iterative (an explicit stack, no recursion), so a chain of thousands of ops
 does not hit Python's recursion limit. Nodes are visited in reverse topological order, so
 each node's backward runs once, after every gradient flowing into it has been summed.
+
+The walk sees only arrays and the few attributes every tensor has (``grad_fn``,
+``_output_index``, ``_accumulate_grad``): it needs no Tensor class, which keeps it below the
+Tensor that calls it. Gradient hooks are stored already adapted to arrays.
 """
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..tensor import Tensor
     from .function import Node
+    from .tensor_core import Tensor
 
 
 def _topological_order(root: "Node") -> list:
@@ -37,11 +41,27 @@ def _topological_order(root: "Node") -> list:
     return order
 
 
+def _check_saved_versions(node: "Node") -> None:
+    """Refuse to differentiate with an array that an in-place op changed after forward saved it.
+
+    Every in-place op bumps its tensor's version counter; the node noted each counter's value
+    when forward saved the array (torch's rule and, nearly, its message).
+    """
+    for counter, expected, dtype, shape in node.saved_versions:
+        if counter.value != expected:
+            raise RuntimeError(
+                f"one of the variables needed for gradient computation has been modified by an "
+                f"inplace operation: [minicnn.{dtype} {list(shape)}], saved by "
+                f"{node.name()}, is at version {counter.value}; expected version {expected} "
+                f"instead. Compute the in-place op on a clone(), or after backward."
+            )
+
+
 def run_backward(tensor: "Tensor", grad, retain_graph: bool = False) -> None:
     """Propagate ``grad`` (an array shaped like ``tensor``) to every leaf that requires grad."""
     root = tensor.grad_fn
     if root is None:  # a leaf: its gradient is the seed itself
-        _deliver_to_leaf(tensor, grad)
+        tensor._accumulate_grad(grad)
         return
 
     # The summed gradient of each node's outputs, filled in by the nodes that consume them.
@@ -60,6 +80,8 @@ def run_backward(tensor: "Tensor", grad, retain_graph: bool = False) -> None:
                 "graph are freed when you call .backward(). Specify retain_graph=True if you "
                 "need to backward through the graph a second time."
             )
+        if node.saved_versions:
+            _check_saved_versions(node)
         if node.hooks:
             _run_output_hooks(node, grads_out)
         grads_in = node.function.backward(node.ctx, *grads_out)
@@ -91,32 +113,20 @@ def run_backward(tensor: "Tensor", grad, retain_graph: bool = False) -> None:
                 slot[i] = g if slot[i] is None else slot[i] + g
 
     for leaf, g in leaf_grads.items():
-        _deliver_to_leaf(leaf, g)
+        leaf._accumulate_grad(g)
+
+
+def run_hooks(hooks, grad):
+    """``grad`` after each hook in turn (a hook returns a replacement array, or None to keep it)."""
+    for hook in hooks:
+        result = hook(grad)
+        if result is not None:
+            grad = result
+    return grad
 
 
 def _run_output_hooks(node: "Node", grads_out: list) -> None:
     """Let the hooks registered on the node's outputs see, and maybe replace, their gradients."""
-    from ..tensor import Tensor
-
     for index, hooks in node.hooks.items():
-        for hook in hooks:
-            if grads_out[index] is not None:
-                result = hook(Tensor(grads_out[index]))
-                if result is not None:
-                    grads_out[index] = result.array
-
-
-def _deliver_to_leaf(leaf: "Tensor", grad) -> None:
-    """Run the leaf's hooks, then add ``grad`` into ``leaf.grad``."""
-    from ..tensor import Tensor
-
-    for hook in leaf._hooks or ():
-        result = hook(Tensor(grad))
-        if result is not None:
-            grad = result.array
-    if leaf.grad is None:
-        # Copy: the same array may reach several leaves (a + b gives both the upstream grad)
-        # or be the caller's own gradient, and optimizers update .grad in place.
-        leaf.grad = Tensor(grad.copy())
-    else:
-        leaf.grad.array = leaf.grad.array + grad
+        if grads_out[index] is not None:
+            grads_out[index] = run_hooks(hooks, grads_out[index])

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import grad_mode
+from .tensor_core import Tensor
 
 
 class Context:
@@ -27,14 +28,17 @@ class Context:
 
 
 class Node:
-    """One recorded call of a Function in the graph.
+    """One recorded call of a Function in the graph (what ``grad_fn`` holds).
 
     ``inputs`` holds, per positional argument, the Tensor that was passed (or ``None`` for a
     non-Tensor argument or one that does not require grad). ``hooks`` maps an output index to
-    the hooks registered on that output with ``Tensor.register_hook``.
+    the hooks registered on that output with ``Tensor.register_hook``. ``saved_versions`` lists
+    (version counter, its value then, dtype, shape) for each tensor whose array forward saved,
+    so that backward can tell whether an in-place op changed it since (it holds no array, so
+    freeing ``ctx`` frees them all).
     """
 
-    __slots__ = ("function", "ctx", "inputs", "n_outputs", "hooks")
+    __slots__ = ("function", "ctx", "inputs", "n_outputs", "hooks", "saved_versions")
 
     def __init__(self, function, ctx, inputs, n_outputs):
         self.function = function
@@ -42,12 +46,55 @@ class Node:
         self.inputs = inputs
         self.n_outputs = n_outputs
         self.hooks = None
+        self.saved_versions = ()
 
     def __repr__(self):
-        return f"<{self.function.__name__}Backward>"
+        return f"<{self.name()} object at {id(self):#x}>"
 
     def name(self) -> str:
         return f"{self.function.__name__}Backward"
+
+    @property
+    def next_functions(self) -> tuple:
+        """Per input, (the node its gradient goes to, which output of that node it was).
+
+        As in torch: a leaf that requires grad is reached through an :class:`AccumulateGrad`
+        node, and an input that takes no gradient appears as ``(None, 0)``.
+        """
+        return tuple(_next_function(t) for t in self.inputs)
+
+
+class AccumulateGrad:
+    """The graph's end for a leaf: backward adds the gradient into ``variable.grad``."""
+
+    __slots__ = ("variable",)
+    next_functions = ()
+
+    def __init__(self, variable: Tensor):
+        self.variable = variable
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    def __repr__(self):
+        return f"<AccumulateGrad object at {id(self):#x}>"
+
+
+def _next_function(t: Tensor | None) -> tuple:
+    if t is None:
+        return None, 0
+    if t.grad_fn is None:
+        return AccumulateGrad(t), 0
+    return t.grad_fn, t._output_index
+
+
+def _saved_versions(saved: tuple, tensors) -> tuple:
+    """(counter, value, dtype, shape) for each of ``tensors`` whose very array forward saved."""
+    return tuple(
+        (t._version_counter, t._version_counter.value, t.array.dtype, t.array.shape)
+        for t in tensors
+        if isinstance(t, Tensor) and any(s is t.array for s in saved)
+    )
 
 
 class Function:
@@ -67,8 +114,6 @@ class Function:
 
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any):
-        from ..tensor import Tensor  # the one cycle in the package: Tensor methods call apply
-
         ctx = Context()
         raw = []
         needs = []
@@ -91,8 +136,10 @@ class Function:
             return Tensor(out)
 
         inputs = tuple(a if n else None for a, n in zip(args, needs))
-        if isinstance(out, tuple):
-            node = Node(cls, ctx, inputs, len(out))
-            return tuple(Tensor._from_node(o, node, i) for i, o in enumerate(out))
-        node = Node(cls, ctx, inputs, 1)
-        return Tensor._from_node(out, node, 0)
+        outputs = out if isinstance(out, tuple) else (out,)
+        node = Node(cls, ctx, inputs, len(outputs))
+        wrapped = tuple(Tensor._from_node(o, node, i) for i, o in enumerate(outputs))
+        saved = getattr(ctx, "saved_tensors", None)
+        if saved:
+            node.saved_versions = _saved_versions(saved, args + wrapped)
+        return wrapped if isinstance(out, tuple) else wrapped[0]

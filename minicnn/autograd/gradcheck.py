@@ -6,6 +6,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .grad_mode import enable_grad, no_grad
+from .tensor_core import Tensor
 
 
 def _as_tuple(x) -> tuple:
@@ -33,8 +34,6 @@ def gradcheck(
     Returns True, or raises ``GradcheckError`` naming the input and its worst element (or
     returns False when ``raise_exception`` is False).
     """
-    from ..tensor import Tensor
-
     inputs = _as_tuple(inputs)
     checked = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
     if not checked:
@@ -47,16 +46,15 @@ def gradcheck(
         outputs = _as_tuple(fn(*inputs))
         rng = np.random.default_rng(0)
         weights = [rng.standard_normal(o.shape) for o in outputs]
-        total = None
-        for o, w in zip(outputs, weights):
-            if o.requires_grad:
-                term = (o * Tensor(w)).sum()
-                total = term if total is None else total + term
-        if total is None:
+        differentiable = [(o, w) for o, w in zip(outputs, weights) if o.requires_grad]
+        if not differentiable:
             raise ValueError("gradcheck: no output requires grad")
         for i in checked:
             inputs[i].grad = None
-        total.backward()
+        # backward(w) of each output adds w . d(output)/d(input) into .grad: their sum is the
+        # gradient of the objective below.
+        for o, w in differentiable:
+            o.backward(w, retain_graph=True)
 
     def objective() -> float:
         with no_grad():  # only values are needed here, no graph

@@ -1,6 +1,8 @@
 """The fully connected layer: y = x Wᵀ + b over the last dim, as one matrix product."""
 from __future__ import annotations
 
+import math
+
 from ..autograd import Function
 from ..backends import device_of
 from ..tensor import Tensor
@@ -18,7 +20,7 @@ class Linear(Function):
     @staticmethod
     def forward(ctx, x, weight, bias):
         out_features, in_features = weight.shape
-        rows = x.reshape(-1, in_features)  # (M, in), M = product of the leading dims
+        rows = x.reshape(math.prod(x.shape[:-1]), in_features)  # (M, in): M may be 0, so no -1
         out = rows @ weight.T  # (M, out)
         if bias is not None:
             out += bias
@@ -30,7 +32,7 @@ class Linear(Function):
     def backward(ctx, grad):
         rows, weight = ctx.saved_tensors
         needs_x, needs_w, needs_b = ctx.needs_input_grad
-        grad_rows = grad.reshape(-1, weight.shape[0])  # (M, out)
+        grad_rows = grad.reshape(rows.shape[0], weight.shape[0])  # (M, out)
         grad_x = (grad_rows @ weight).reshape(ctx.input_shape) if needs_x else None  # (M, in)
         grad_w = grad_rows.T @ rows if needs_w else None  # (out, in): every row's outer product, summed
         grad_b = grad_rows.sum(axis=0) if needs_b else None  # (out,)

@@ -18,11 +18,13 @@ import warnings
 
 import numpy as np
 
+from .. import dtypes
 from ..autograd import Function
 from ..backends import array_module
+from ..ops.activation import stable_log_softmax, stable_sigmoid
 from ..ops.broadcast import sum_to_shape
 from ..tensor import Tensor
-from .activation import stable_log_softmax, stable_sigmoid
+from ..tensor.arguments import cast
 
 __all__ = [
     "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "binary_cross_entropy",
@@ -315,7 +317,12 @@ def _regression_loss(
     op: str, function: type[Function], input: Tensor, target: Tensor, reduction: str, weight: Tensor | None
 ) -> Tensor:
     _check_target_shape(op, input, target)
-    loss = function.apply(input, target)
+    # torch broadcasts the two first, so a 0-d target promotes like a full one; and float32
+    # with an int64 target stays float32.
+    dtype = dtypes.promote_types(input.dtype, target.dtype)
+    if dtype.kind not in "fc":
+        raise RuntimeError(f"{op}: expected a floating-point input or target, got {input.dtype} and {target.dtype}")
+    loss = function.apply(cast(input, dtype), cast(target, dtype))
     if weight is None:
         return _reduce(loss, reduction)
     if tuple(weight.shape) != tuple(input.shape):
@@ -444,6 +451,8 @@ def binary_cross_entropy(
     reduction = _resolve_reduction(op, size_average, reduce, reduction)
     _check_same_shape_target(op, input, target)
     _check_broadcasts_to_input(op, "weight", input, weight)
+    if target.dtype != input.dtype:  # torch does not promote here
+        raise RuntimeError(f"{op}: Found dtype {target.dtype} but expected {input.dtype} for the target")
     for name, t in (("input", input), ("target", target)):
         if ((t.array < 0) | (t.array > 1)).any():
             raise RuntimeError(f"{op}: all elements of {name} should be between 0 and 1")
@@ -466,5 +475,8 @@ def binary_cross_entropy_with_logits(
     _check_same_shape_target(op, input, target)
     _check_broadcasts_to_input(op, "weight", input, weight)
     _check_broadcasts_to_input(op, "pos_weight", input, pos_weight)
+    for name, t in (("input", input), ("target", target)):
+        if not t.is_floating_point():
+            raise RuntimeError(f"{op}: expected a floating-point {name}, got {t.dtype}")
     loss = BinaryCrossEntropyWithLogits.apply(input, target, pos_weight)
     return _weighted_reduce(loss, weight, reduction)

@@ -12,6 +12,8 @@ so each is a choice of axes for :class:`Normalize` and a broadcast shape for :cl
 """
 from __future__ import annotations
 
+import math
+
 from typing import Sequence
 
 from ..autograd import Function
@@ -140,7 +142,7 @@ def batch_norm(
     and unit variance, then scale and shift by weight, bias (C,).
 
     training=True: the batch's statistics are used and, when running_mean/running_var (C,) are
-    given, updated in place with ``momentum`` (any float; the module passes 1/num_batches for a
+    given and the batch is not empty, updated in place with ``momentum`` (any float; the module passes 1/num_batches for a
     cumulative average). training=False: the running statistics are used.
     """
     _check_has_channels("batch_norm", input)
@@ -161,7 +163,9 @@ def batch_norm(
             )
         stats_axes = (0,) + tuple(range(2, input.ndim))  # every axis except the channel axis
         x_hat, mean, var = _normalize_over(input, stats_axes, eps)
-        if running_mean is not None:
+        # An empty batch has no statistics (its mean is nan): torch leaves the running ones as
+        # they were (the module still counts the batch in num_batches_tracked).
+        if running_mean is not None and count > 0:
             _update_running_stats(running_mean, running_var, mean, var, momentum, count)
     else:
         if running_mean is None:
@@ -222,8 +226,8 @@ def group_norm(
             f"got input size {list(input.shape)}"
         )
     # Channels are contiguous within a group, so (N, C, *) -> (N, G, C/G × spatial) puts each
-    # group's values in one row.
-    grouped = input.reshape(n, num_groups, -1)
+    # group's values in one row (its length spelled out: with N = 0, -1 would be ambiguous).
+    grouped = input.reshape(n, num_groups, channels // num_groups * math.prod(input.shape[2:]))
     x_hat, _, _ = _normalize_over(grouped, (2,), eps)
     param_shape = (1, channels) + (1,) * (input.ndim - 2)
     return _affine(x_hat.reshape(input.shape), weight, bias, param_shape)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..autograd import Function
-from ..backends import device_of
+from ..backends.arrays import device_of
 
 
 def move_array(array, target: str):

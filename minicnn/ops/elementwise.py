@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
-from ..backends import array_module
+from ..backends.arrays import array_module
 from .broadcast import sum_to_shape
 
 
@@ -157,22 +157,64 @@ class Abs(Function):
 
 
 class Clamp(Function):
-    """Clip to [min, max]; the gradient passes only where the input was inside (torch's rule)."""
+    """Clip ``a`` to [min, max]; either bound may be absent (None), a number or a tensor.
+
+    torch's gradients: ``a`` gets it where min <= a <= max; a tensor ``min`` where a < min
+    (and min < max, since max wins when the bounds cross); a tensor ``max`` where a > max or
+    the bounds cross. Bounds broadcast against ``a``, so their gradients are summed back.
+    """
 
     @staticmethod
     def forward(ctx, a, min=None, max=None):
-        inside = True
-        if min is not None:
-            inside = a >= min
-        if max is not None:
-            inside = inside & (a <= max)
-        ctx.save_for_backward(inside)
-        return array_module(a).clip(a, min, max).astype(a.dtype, copy=False)
+        xp = array_module(a)
+        ctx.save_for_backward(a, min, max)
+        out = a if min is None else xp.maximum(a, min)
+        return (out if max is None else xp.minimum(out, max)).astype(a.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
-        (inside,) = ctx.saved_tensors
-        return g * inside
+        a, low, high = ctx.saved_tensors
+        xp = array_module(g)
+        n = ctx.needs_input_grad
+        inside = xp.ones(a.shape, dtype=bool)
+        if low is not None:
+            inside &= a >= low
+        if high is not None:
+            inside &= a <= high
+        g_low = g_high = None
+        if n[1]:
+            below = a < low if high is None else (a < low) & (low < high)
+            g_low = sum_to_shape(g * below, _shape(low))
+        if n[2]:
+            above = a > high if low is None else (a > high) | (high < low)
+            g_high = sum_to_shape(g * above, _shape(high))
+        return g * inside if n[0] else None, g_low, g_high
+
+
+class RoundedDiv(Function):
+    """``a / b`` rounded toward zero ("trunc") or down ("floor"); integers stay integers.
+
+    The result is piecewise constant, so its gradient is zero (torch's choice) for both.
+    """
+
+    @staticmethod
+    def forward(ctx, a, b, rounding_mode: str):
+        xp = array_module(a)
+        ctx.shapes = _shape(a), _shape(b)
+        if rounding_mode == "floor":
+            return xp.floor_divide(a, b)
+        if getattr(a, "dtype", None) is not None and a.dtype.kind in "iu":
+            # |a| // |b| rounds the magnitude down, i.e. toward zero; then the sign goes back.
+            return xp.sign(a) * xp.sign(b) * (abs(a) // abs(b))
+        return xp.trunc(a / b)
+
+    @staticmethod
+    def backward(ctx, g):
+        xp = array_module(g)
+        sa, sb = ctx.shapes
+        n = ctx.needs_input_grad
+        return (xp.zeros(sa, dtype=g.dtype) if n[0] else None,
+                xp.zeros(sb, dtype=g.dtype) if n[1] else None)
 
 
 class Extremum(Function):

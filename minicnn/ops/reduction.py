@@ -5,8 +5,10 @@ non-negative axes) and ``dim`` by :func:`~minicnn.ops.dims.wrap_dim`.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ..autograd import Function
-from ..backends import array_module
+from ..backends.arrays import array_module
 
 
 def _unreduce(g, shape: tuple, dims: tuple, keepdim: bool):
@@ -31,19 +33,28 @@ class Sum(Function):
         return _unreduce(g, *ctx.info)
 
 
+def _count(shape: tuple, dims: tuple) -> int:
+    """How many elements each reduced group holds."""
+    count = 1
+    for d in dims:
+        count *= shape[d]
+    return count
+
+
 class Mean(Function):
+    """The sum over ``dims`` divided by the count: nan for an empty group (0 / 0), as torch."""
+
     @staticmethod
     def forward(ctx, a, dims: tuple, keepdim: bool = False):
         ctx.info = a.shape, dims, keepdim
-        return a.mean(axis=dims, keepdims=keepdim)
+        with np.errstate(invalid="ignore"):
+            return a.sum(axis=dims, keepdims=keepdim) / a.dtype.type(_count(a.shape, dims))
 
     @staticmethod
     def backward(ctx, g):
         shape, dims, keepdim = ctx.info
-        count = 1
-        for d in dims:
-            count *= shape[d]
-        return _unreduce(g / count, shape, dims, keepdim)
+        with np.errstate(divide="ignore", invalid="ignore"):  # an empty group has no gradient anyway
+            return _unreduce(g / _count(shape, dims), shape, dims, keepdim)
 
 
 class MaxMin(Function):

@@ -1,4 +1,4 @@
-"""Shape and indexing: reshape, permute, expand, index, cat, stack, clone.
+"""Shape and indexing: reshape, permute, expand, index (and assignment), cat, stack, clone.
 
 The Tensor methods check the arguments (dims in range, sizes that fit); these Functions only
 move the numbers and route the gradient back to where each number came from.
@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 
 from ..autograd import Function
-from ..backends import array_module
+from ..backends.arrays import array_module
 from .broadcast import sum_to_shape
 
 
@@ -90,6 +90,33 @@ class Index(Function):
         else:
             grad[key] = g
         return grad
+
+
+class IndexPut(Function):
+    """``a`` with ``a[key] = value`` (value broadcast to the selection), as a new array.
+
+    The gradient goes to ``value`` from the selected positions (summed over its broadcast) and
+    to ``a`` everywhere else; the overwritten positions gave ``a`` nothing (torch's rule, also
+    for a repeated index, whose positions each send their gradient to value).
+    """
+
+    @staticmethod
+    def forward(ctx, a, value, key):
+        out = a.copy()
+        out[key] = value
+        ctx.info = key, getattr(value, "shape", ())
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        key, value_shape = ctx.info
+        n = ctx.needs_input_grad
+        grad_a = None
+        if n[0]:
+            grad_a = g.copy()
+            grad_a[key] = 0
+        grad_value = sum_to_shape(g[key], value_shape) if n[1] else None
+        return grad_a, grad_value
 
 
 class Cat(Function):
