@@ -11,28 +11,12 @@ torch.set_num_threads(1)
 
 sys.path.insert(0, os.path.dirname(__file__))  # so tests can `from parity import ...`
 
-from parity import WORST, seed_everything, seed_of_test  # noqa: E402
+from parity import SEED_VARIABLE, SESSION_SEED, WORST, seed_everything, seed_of_test  # noqa: E402
 
 DTYPES = [np.float64, np.float32]
 
-# ---------------------------------------------------------------------------- seeds
-# One seed per session, drawn afresh (so successive runs explore different values) unless
-# MINICNN_TEST_SEED fixes it; each test is then seeded from it and its node id. A failing
-# test prints the command line that replays it with the same values.
-SEED_VARIABLE = "MINICNN_TEST_SEED"
-
-
-def _session_seed() -> int:
-    text = os.environ.get(SEED_VARIABLE, "").strip()
-    if not text:
-        return int(np.random.SeedSequence().entropy % 2**32)
-    try:
-        return int(text)
-    except ValueError:
-        raise pytest.UsageError(f"{SEED_VARIABLE} must be an integer, got {text!r}") from None
-
-
-SESSION_SEED = _session_seed()
+# Seeds: one per session (parity.SESSION_SEED, MINICNN_TEST_SEED to fix it), one per test
+# derived from it; a failing test prints the command line that replays it with the same values.
 seed_everything(SESSION_SEED)  # what modules draw at import (parameter tables) follows it too
 
 

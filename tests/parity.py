@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import hashlib
+import os
 import random
 from dataclasses import dataclass
 from typing import Callable, Iterator
@@ -47,6 +48,22 @@ RTOL = {np.float64: 1e-9, np.float32: 2e-5}
 ATOL = {np.float64: 1e-11, np.float32: 2e-6}
 
 # ---------------------------------------------------------------------------- randomness
+# One seed per session, drawn afresh (so successive runs explore different values) unless the
+# environment variable fixes it; every test is seeded from it and its node id (conftest.py).
+SEED_VARIABLE = "MINICNN_TEST_SEED"
+
+
+def _session_seed() -> int:
+    text = os.environ.get(SEED_VARIABLE, "").strip()
+    if not text:
+        return int(np.random.SeedSequence().entropy % 2**32)
+    try:
+        return int(text)
+    except ValueError:
+        raise pytest.UsageError(f"{SEED_VARIABLE} must be an integer, got {text!r}") from None
+
+
+SESSION_SEED = _session_seed()
 RNG = np.random.default_rng()  # reseeded in place before every test: hold it, never replace it
 
 
@@ -56,6 +73,12 @@ def seed_of_test(session_seed: int, node_id: str) -> int:
     shift it."""
     digest = hashlib.sha256(f"{session_seed}:{node_id}".encode()).digest()
     return int.from_bytes(digest[:8], "little") % 2**63
+
+
+def generator_for(key: str) -> np.random.Generator:
+    """A generator of its own for what outlives one test (a module-scoped fixture's data), seeded
+    from the session seed and ``key`` like a test, so it too replays under the same seed."""
+    return np.random.default_rng(seed_of_test(SESSION_SEED, key))
 
 
 def seed_everything(seed: int) -> None:

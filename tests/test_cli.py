@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 import minicnn
+from parity import RNG, generator_for
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TRAIN_SIZE, TEST_SIZE = 600, 200
@@ -79,7 +80,7 @@ def data_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("mnist")
     raw = root / "MNIST" / "raw"
     raw.mkdir(parents=True)
-    rng = np.random.default_rng()
+    rng = generator_for("test_cli.py::data_root")  # module-scoped: seeded apart from the tests
     for prefix, size in (("train", TRAIN_SIZE), ("t10k", TEST_SIZE)):
         labels = rng.integers(0, 10, size)
         write_idx(raw / f"{prefix}-images-idx3-ubyte", synthetic_digits(labels, rng))
@@ -245,7 +246,7 @@ def write_digit_png(path: Path, label: int, dark_on_light: bool) -> None:
     """A 56x56 picture of the synthetic class, optionally inverted like ink on paper."""
     from PIL import Image
 
-    image = synthetic_digits(np.array([label]), np.random.default_rng())[0]
+    image = synthetic_digits(np.array([label]), RNG)[0]
     if dark_on_light:
         image = 255 - image
     Image.fromarray(image).resize((56, 56), Image.Resampling.NEAREST).save(path)

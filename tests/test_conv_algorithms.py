@@ -6,7 +6,6 @@ auto, the 3x3 stride-1 dilation-1 part of it for winograd (the only geometry F(2
 from __future__ import annotations
 
 import functools
-import time
 
 import numpy as np
 import pytest
@@ -210,21 +209,46 @@ def test_applicable_algorithms_follow_supports():
 # --- auto -----------------------------------------------------------------------------------------
 
 
-def test_seconds_warms_up_then_times_the_candidates_in_turns_and_keeps_each_ones_best_round():
+class _FakeClock:
+    """auto's timer, made to stand still until a run advances it by that run's made-up duration."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def fake_clock(monkeypatch) -> _FakeClock:
+    clock = _FakeClock()
+    monkeypatch.setattr(auto, "clock", clock)
+    return clock
+
+
+def test_seconds_warms_up_then_times_the_candidates_in_turns_and_keeps_each_ones_best_round(fake_clock):
     calls = []
-    runs = {name: functools.partial(calls.append, name) for name in ("a", "b", "c")}
-    seconds = auto._seconds(runs, np.empty(1))
+    durations = {"a": 1.0, "b": 2.5, "c": 0.25}
+
+    def run(name):
+        calls.append(name)
+        fake_clock.advance(durations[name])
+
+    seconds = auto._seconds({name: functools.partial(run, name) for name in durations}, np.empty(1))
     # the warm-up round, then the timed rounds: each candidate twice in a row, the second run timed
     assert calls == ["a", "b", "c"] + ["a", "a", "b", "b", "c", "c"] * auto.TIMED_RUNS
-    assert seconds.keys() == runs.keys() and all(0 <= t < 1 for t in seconds.values())
+    assert seconds == durations  # only the timed run is on the clock, not its untimed twin nor the others
 
 
-def test_seconds_keeps_the_best_round_not_the_mean(monkeypatch):
+def test_seconds_keeps_the_best_round_not_the_mean(monkeypatch, fake_clock):
     monkeypatch.setattr(auto, "TIMED_RUNS", 3)
     durations = iter([0.0, 0.0, 0.09, 0.0, 0.03, 0.0, 0.06])  # warm-up, then three (untimed, timed) rounds
 
-    seconds = auto._seconds({"sleepy": lambda: time.sleep(next(durations))}, np.empty(1))
-    assert 0.03 <= seconds["sleepy"] < 0.06
+    seconds = auto._seconds({"uneven": lambda: fake_clock.advance(next(durations))}, np.empty(1))
+    assert seconds["uneven"] == pytest.approx(0.03, abs=1e-12)
 
 
 @pytest.mark.parametrize(

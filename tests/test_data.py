@@ -13,14 +13,14 @@ import minicnn
 from minicnn.utils.data import (
     ConcatDataset, DataLoader, Dataset, StackedSamples, Subset, TensorDataset, default_collate, random_split,
 )
-from parity import rand
+from parity import RNG, rand
 
 Point = namedtuple("Point", "x y")
 
 
 # ---------------------------------------------------------------------- default_collate vs torch
 def _ints(n, low=-50, high=50):
-    return np.random.default_rng().integers(low, high, n)
+    return RNG.integers(low, high, n)
 
 
 # Each kind builds a batch of 4 samples from fresh data; ``T`` turns an ndarray into the

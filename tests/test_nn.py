@@ -19,9 +19,9 @@ import torch.nn as tnn
 
 import minicnn
 import minicnn.nn as nn
-from parity import assert_close, check, rand, run_both
+from parity import RNG, assert_close, check, rand, run_both
 
-_rng = np.random.default_rng()
+_rng = RNG  # parity's generator, reseeded before every test (conftest.py)
 
 
 # ---------------------------------------------------------------------------- helpers

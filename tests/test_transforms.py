@@ -6,14 +6,14 @@ import sys
 
 import numpy as np
 import pytest
-from parity import rand
+from parity import RNG, rand
 
 import minicnn
 from minicnn import Tensor
 from minicnn.vision import transforms as T
 from minicnn.vision.transforms import functional as F
 
-_rng = np.random.default_rng()
+_rng = RNG  # parity's generator, reseeded before every test (conftest.py)
 
 
 def pixels(*shape) -> np.ndarray:

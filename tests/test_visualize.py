@@ -20,11 +20,12 @@ from minicnn.study.pictures import default_digit, model_input, read_picture
 from minicnn.training.checkpoint import save_checkpoint
 from minicnn.training.config import TrainConfig
 from minicnn.training.metrics import MetricsHistory
+from parity import RNG
 
 PIL_Image = pytest.importorskip("PIL.Image", reason="the tests read PNG sizes with Pillow")
 pytest.importorskip("matplotlib", reason="drawing needs matplotlib (the train/test extras)")
 
-_rng = np.random.default_rng()
+_rng = RNG  # parity's generator, reseeded before every test (conftest.py)
 
 
 # ------------------------------------------------------------------------------ fixtures
