@@ -730,6 +730,15 @@ class Tensor:
         self.array[_unwrap_key(key)] = _to_array_like(value)
 
     # ------------------------------------------------------------------ in place (no graph)
+    def _check_result_type(self, op: str, other, true_division: bool = False) -> None:
+        """Refuse in-place arithmetic whose result this tensor's dtype cannot hold (an int tensor
+        plus 0.5), as torch does, instead of NumPy's casting error."""
+        result = np.result_type(self.dtype, other.dtype if hasattr(other, "dtype") else other)
+        if true_division and result.kind in "biu":
+            result = np.result_type(result, np.float64)  # / of integers is a float
+        if not np.can_cast(result, self.dtype, casting="same_kind"):
+            raise RuntimeError(f"{op}: result type {result} can't be cast to the desired output type {self.dtype}")
+
     def _check_inplace(self, op: str, source=None) -> None:
         """Refuse an in-place op that the graph would need to know about.
 
@@ -774,23 +783,27 @@ class Tensor:
 
     def add_(self, other, alpha=1) -> "Tensor":
         self._check_inplace("add_", other)
+        self._check_result_type("add_", other)
         other = _to_array_like(other)
         self.array += other if alpha == 1 else alpha * other
         return self
 
     def sub_(self, other, alpha=1) -> "Tensor":
         self._check_inplace("sub_", other)
+        self._check_result_type("sub_", other)
         other = _to_array_like(other)
         self.array -= other if alpha == 1 else alpha * other
         return self
 
     def mul_(self, other) -> "Tensor":
         self._check_inplace("mul_", other)
+        self._check_result_type("mul_", other)
         self.array *= _to_array_like(other)
         return self
 
     def div_(self, other) -> "Tensor":
         self._check_inplace("div_", other)
+        self._check_result_type("div_", other, true_division=True)
         self.array /= _to_array_like(other)
         return self
 

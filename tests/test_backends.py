@@ -206,7 +206,7 @@ def test_set_backend_rejects_unknown_and_unusable_names(monkeypatch, default_res
 
 def test_use_backend_restores_the_default_even_after_an_exception(everything_usable):
     backends.set_backend("numpy")
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match="boom"):
         with backends.use_backend("numba"):
             assert backends.get_backend() == "numba"
             with backends.use_backend("cupy"):

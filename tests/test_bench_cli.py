@@ -24,7 +24,7 @@ from minicnn.benchmark.results import add_comparison, case_results, load_results
 from minicnn.benchmark.runner import Measurement, Settler
 from minicnn.benchmark.stats import gflops, peak_percent, summarize, time_ratio
 from minicnn.cli import main
-from test_cli import run_cli
+from helpers.cli import run_cli
 
 TINY_CONV = "2,3,8,8,4,3,1,1"  # N, C, H, W, Cout, K, stride, pad
 TINY_POOL = "2,3,8,8,2,2"      # N, C, H, W, K, stride

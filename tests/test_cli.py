@@ -7,51 +7,25 @@ that in one epoch, so the tests can check learning without the real data set, of
 from __future__ import annotations
 
 import csv
+import importlib.metadata
 import json
 import os
 import re
-import shutil
 import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import minicnn
+from minicnn import cli
+from helpers.cli import MINICNN_SCRIPT, run_cli
 from parity import RNG, generator_for
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 TRAIN_SIZE, TEST_SIZE = 600, 200
 # A small, fast recipe; "step" (not cosine) so that a run can be resumed with more epochs.
 QUICK = ["--batch-size", "32", "--scheduler", "step", "--step-size", "1",
          "--gamma", "0.5", "--lr", "0.003", "--seed", "7"]
-
-
-def minicnn_command() -> list[str]:
-    """The installed console script when on PATH, else the same entry point via -m."""
-    script = shutil.which("minicnn")
-    return [script] if script else [sys.executable, "-m", "minicnn"]
-
-
-def run_cli(*args, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    """Run ``minicnn *args`` on this checkout (PYTHONPATH first), one BLAS thread, no debug.
-
-    It runs in a scratch directory with MINICNN_DATA pointing into it, so a command that
-    forgot --out or --data-root cannot write into the repository or the user's data cache.
-    """
-    scratch = tempfile.mkdtemp(prefix="minicnn-cli-")
-    pythonpath = os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])
-    env = dict(os.environ, PYTHONPATH=pythonpath, MINICNN_DATA=os.path.join(scratch, "data"),
-               OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
-    env.pop("MINICNN_DEBUG", None)
-    env.update(extra_env or {})
-    try:
-        return subprocess.run([*minicnn_command(), *map(str, args)], capture_output=True,
-                              text=True, env=env, timeout=300, cwd=scratch)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 # ------------------------------------------------------------------------- synthetic MNIST
@@ -110,6 +84,16 @@ def augmented_run(data_root, tmp_path_factory) -> tuple[Path, subprocess.Complet
 
 def read_metrics(run: Path) -> list[dict]:
     return json.loads((run / "metrics.json").read_text())["epochs"]
+
+
+# ---------------------------------------------------------------------------------- entry point
+def test_console_script_is_installed_and_is_minicnn_cli_main():
+    """The `minicnn` command is the package's console script, beside the interpreter that runs
+    the tests, and it calls minicnn.cli:main (what pyproject.toml's [project.scripts] declares)."""
+    scripts = [ep for ep in importlib.metadata.entry_points(group="console_scripts") if ep.name == "minicnn"]
+    assert [(ep.value, ep.dist.name) for ep in scripts] == [("minicnn.cli:main", "minicnn")]
+    assert scripts[0].load() is cli.main
+    assert MINICNN_SCRIPT.is_file() and os.access(MINICNN_SCRIPT, os.X_OK), MINICNN_SCRIPT
 
 
 # ---------------------------------------------------------------------------------- train
@@ -350,7 +334,6 @@ def test_download_accepts_every_dataset_its_errors_point_to(tmp_path):
     from minicnn.vision import datasets
 
     for dataset in (datasets.MNIST, datasets.FashionMNIST):
-        with pytest.raises(RuntimeError) as missing:
+        with pytest.raises(RuntimeError, match=rf"`minicnn download {dataset.cli_name}`"):
             dataset(root=str(tmp_path), download=False)
-        assert f"minicnn download {dataset.cli_name}" in str(missing.value)
         assert DOWNLOADABLE[dataset.cli_name] is dataset

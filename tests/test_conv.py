@@ -286,7 +286,7 @@ def test_default_algorithm_setter_and_context_manager(spy):
 
 
 def test_context_manager_restores_default_after_an_exception():
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match="boom"):
         with conv.conv_algorithm("direct"):
             raise KeyError("boom")
     assert conv.get_default_algorithm() == "im2col"

@@ -84,9 +84,10 @@ def test_default_collate_matches_torch(kind):
     ([(1, 2), (3,)], RuntimeError),
 ])
 def test_default_collate_errors_match_torch(batch, error):
-    with pytest.raises(error) as ours:
+    what = "batch must contain tensors, numpy arrays" if error is TypeError else "should be of equal size"
+    with pytest.raises(error, match=what) as ours:
         default_collate(batch)
-    with pytest.raises(error) as theirs:
+    with pytest.raises(error, match=what) as theirs:
         tdata.default_collate(batch)
     assert str(ours.value) == str(theirs.value)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import re
 import sys
 
 import numpy as np
@@ -429,9 +430,8 @@ def test_lambda_and_compose_repr():
     ],
 )
 def test_bad_arguments_are_named(make, error, words):
-    with pytest.raises(error) as info:
+    with pytest.raises(error, match=re.escape(words)):
         make()
-    assert words in str(info.value)
 
 
 @pytest.mark.parametrize("op", [F.hflip, lambda img: F.rotate(img, 10), lambda img: F.affine(img, 0, (1, 1), 1, 0)])
