@@ -17,7 +17,7 @@ Implementations are injected, not hand-listed: ``implementations(op)`` gives one
 
     @pytest.mark.parametrize("backend, algorithm", implementations("conv2d"))
     def test_x(backend, algorithm, dtype):
-        mini, ref = run_both(call_on("conv2d", backend, algorithm, padding=1), x, w)
+        mini, ref = run_both(call_on("conv2d", backend, algorithm=algorithm, padding=1), x, w)
 
 Random values come from :data:`RNG`, which tests/conftest.py reseeds before every test
 (:func:`seed_everything`) from the session seed, so a failure replays with the seed it prints.
@@ -41,7 +41,8 @@ import minicnn.nn.functional as mF
 import torch.nn.functional as tF
 from minicnn import backends
 from minicnn.backends.availability import backend_devices
-from minicnn.functional.conv import get_algorithm
+from minicnn.functional.conv import conv2d_geometry, get_algorithm
+from minicnn.functional.conv.registry import applicable_algorithms
 
 # Relative tolerances: float64 should agree to rounding, float32 to accumulated rounding.
 RTOL = {np.float64: 1e-9, np.float32: 2e-5}
@@ -307,6 +308,34 @@ def implementations(op: str, *, simulator: bool = False) -> list:
     return params
 
 
+def _applies(op: str, backend: str, algorithm: str | None, case) -> bool:
+    """Whether the implementation computes the case's geometry at all (winograd: 3x3, stride 1)."""
+    if op not in CONV_OPS:
+        return True
+    x_shape, w_shape, kwargs = case.values[:3]
+    geometry = conv2d_geometry(x_shape, w_shape, None, **kwargs)
+    return algorithm in applicable_algorithms(geometry, backend)
+
+
+def sweep(op: str, cases: list, *, simulator: bool = False) -> list:
+    """``implementations(op)`` crossed with ``cases`` (pytest.params whose values come after the
+    implementation's), for one ``parametrize``: ids like "numba-direct-odd_square". A conv2d
+    case goes only to the algorithms that compute its geometry; an implementation that is not
+    usable here is one skipped param, not one per case."""
+    params = []
+    for implementation in implementations(op, simulator=simulator):
+        if implementation.marks:
+            blanks = (None,) * len(cases[0].values)
+            params.append(pytest.param(*implementation.values, *blanks, id=implementation.id,
+                                       marks=implementation.marks))
+            continue
+        backend, algorithm = (*implementation.values, None)[:2]  # pooling's params carry no algorithm
+        params += [pytest.param(*implementation.values, *case.values, id=f"{implementation.id}-{case.id}",
+                                marks=case.marks)
+                   for case in cases if _applies(op, backend, algorithm, case)]
+    return params
+
+
 def device_of_backend(backend: str) -> str:
     """Where minicnn's tensors must live for ``backend`` to compute on them: "cpu" or "cuda"."""
     return backend_devices(backend)[0]
@@ -337,7 +366,7 @@ def on_device(device: str, fn: Callable) -> Callable:
     return run
 
 
-def call_on(op: str, backend: str, algorithm: str | None = None, *args, prepare: Callable | None = None,
+def call_on(op: str, backend: str, *args, algorithm: str | None = None, prepare: Callable | None = None,
             finish: Callable | None = None, **kwargs) -> Callable:
     """A run_both function computing ``F.<op>(*tensors, *args, **kwargs)``, minicnn's side on
     ``backend`` (with ``algorithm``, conv2d only) and on that backend's device.

@@ -1,7 +1,7 @@
-"""conv2d's fft, winograd and auto algorithms against torch, and what is particular to each.
-
-The geometry sweep is tests/test_conv.py's CASES (imported, not copied): all of it for fft and
-auto, the 3x3 stride-1 dilation-1 part of it for winograd (the only geometry F(2x2, 3x3) computes).
+"""conv2d's fft, winograd and auto algorithms: what is particular to each, and the cases beyond
+the shared sweep. The shared geometry sweep (helpers.cases.CONV_CASES) runs every algorithm,
+these included, on every backend in tests/test_conv.py; here, large kernels for every
+implementation and the extra 3x3 stride-1 cases for winograd.
 """
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import minicnn.nn.functional as F
 from minicnn.backends import select_backend, use_backend
 from minicnn.functional import conv
 from minicnn.functional.conv import auto, direct, im2col, registry, winograd
-from parity import check, rand, run_both
-from test_conv import CASES, _conv_both, _inputs
+from helpers.cases import CONV_CASES, conv_both, conv_inputs
+from parity import call_on, check, rand, run_both, sweep
 
 # torch warns that it pads a copy of the input for "same" with an even kernel; that is torch's business.
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same'")
@@ -34,11 +34,6 @@ def _geometry(x_shape, w_shape, kwargs):
     return conv.conv2d_geometry(x_shape, w_shape, None, **kwargs)
 
 
-def _is_3x3_stride1(case) -> bool:
-    geometry = _geometry(*case.values)
-    return geometry.kernel_size == (3, 3) and geometry.stride == (1, 1) and geometry.dilation == (1, 1)
-
-
 # Large kernels are the FFT's home ground; the shared sweep has none.
 FFT_LARGE_KERNEL_CASES = [
     pytest.param((2, 3, 20, 18), (4, 3, 9, 7), dict(stride=(2, 3), padding=(3, 1), dilation=(1, 2)),
@@ -46,7 +41,8 @@ FFT_LARGE_KERNEL_CASES = [
     pytest.param((2, 4, 16, 16), (4, 2, 11, 11), dict(padding=5, groups=2), id="large_kernel_groups"),
 ]
 
-WINOGRAD_CASES = [case for case in CASES if _is_3x3_stride1(case)] + [
+# Beyond the shared sweep's 3x3 stride-1 cases, which test_conv.py runs winograd on.
+WINOGRAD_EXTRA_CASES = [
     pytest.param((2, 5, 9, 4), (4, 5, 3, 3), dict(padding=(0, 3)), id="unequal_row_and_column_padding"),
     pytest.param((2, 2, 8, 10), (3, 2, 3, 3), dict(padding=(2, 0)), id="even_output_whole_tiles"),
     pytest.param((1, 6, 4, 4), (6, 3, 3, 3), dict(padding="same", groups=2), id="same_groups"),
@@ -55,33 +51,35 @@ WINOGRAD_CASES = [case for case in CASES if _is_3x3_stride1(case)] + [
 
 
 def test_winograd_sweep_covers_odd_outputs_groups_and_empty_batch():
-    ids = {case.id for case in WINOGRAD_CASES}
+    prefix = "numpy-winograd-"
+    ids = {param.id.removeprefix(prefix) for param in sweep("conv2d", CONV_CASES) if param.id.startswith(prefix)}
     assert {"odd_square", "groups2", "depthwise", "valid", "batch1", "empty_batch"} <= ids
+    assert not ids & {"stride_not_dividing", "dilated", "pointwise", "same_even_kernel"}  # not F(2x2, 3x3)'s
 
 
 def test_new_algorithms_are_registered():
     assert {"im2col", "direct", "fft", "winograd", "auto"} <= set(conv.available_algorithms())
 
 
-@pytest.mark.parametrize("x_shape, w_shape, kwargs", CASES + FFT_LARGE_KERNEL_CASES)
-@pytest.mark.parametrize("algorithm", ["fft", "auto"])
-def test_matches_torch(x_shape, w_shape, kwargs, algorithm, dtype):
-    mini, ref = run_both(_conv_both(algorithm, **kwargs), *_inputs(x_shape, w_shape, dtype))
-    check(mini, ref, dtype, f"conv2d[{algorithm}] {x_shape} {w_shape} {kwargs}")
+@pytest.mark.parametrize("backend, algorithm, x_shape, w_shape, kwargs", sweep("conv2d", FFT_LARGE_KERNEL_CASES))
+def test_large_kernels_match_torch(backend, algorithm, x_shape, w_shape, kwargs, dtype):
+    mini, ref = run_both(call_on("conv2d", backend, algorithm=algorithm, **kwargs), *conv_inputs(x_shape, w_shape, dtype))
+    check(mini, ref, dtype, f"conv2d[{backend}, {algorithm}] {x_shape} {w_shape} {kwargs}")
 
 
-@pytest.mark.parametrize("x_shape, w_shape, kwargs", WINOGRAD_CASES)
-def test_winograd_matches_torch(x_shape, w_shape, kwargs, dtype):
+@pytest.mark.parametrize("backend, algorithm, x_shape, w_shape, kwargs",
+                         [param for param in sweep("conv2d", WINOGRAD_EXTRA_CASES) if param.values[1] in ("winograd", None)])
+def test_winograd_matches_torch(backend, algorithm, x_shape, w_shape, kwargs, dtype):
     # The default float32 tolerance (2e-5 of the largest value) holds: Winograd's float32 error
     # is about 1.5x the direct one, ~3e-7 here (see test_winograd_float32_error_is_close_to_direct).
-    mini, ref = run_both(_conv_both("winograd", **kwargs), *_inputs(x_shape, w_shape, dtype))
-    check(mini, ref, dtype, f"conv2d[winograd] {x_shape} {w_shape} {kwargs}")
+    mini, ref = run_both(call_on("conv2d", backend, algorithm=algorithm, **kwargs), *conv_inputs(x_shape, w_shape, dtype))
+    check(mini, ref, dtype, f"conv2d[{backend}, winograd] {x_shape} {w_shape} {kwargs}")
 
 
 @pytest.mark.parametrize("algorithm", ["fft", "winograd", "auto"])
 def test_unbatched_input_matches_torch(algorithm, dtype):
     x_shape, w_shape, kwargs = (4, 7, 6), (4, 2, 3, 3), dict(padding=(2, 1), groups=2)
-    mini, ref = run_both(_conv_both(algorithm, **kwargs), *_inputs(x_shape, w_shape, dtype))
+    mini, ref = run_both(conv_both(algorithm, **kwargs), *conv_inputs(x_shape, w_shape, dtype))
     assert len(mini.out.shape) == 3
     check(mini, ref, dtype, f"unbatched conv2d[{algorithm}]")
 
@@ -98,7 +96,7 @@ def test_unbatched_input_matches_torch(algorithm, dtype):
     ],
 )
 def test_gradcheck(algorithm, x_shape, w_shape, kwargs):
-    tensors = [minicnn.tensor(a, requires_grad=True) for a in _inputs(x_shape, w_shape, np.float64)]
+    tensors = [minicnn.tensor(a, requires_grad=True) for a in conv_inputs(x_shape, w_shape, np.float64)]
     assert minicnn.gradcheck(lambda x, w, b: F.conv2d(x, w, b, **kwargs, algorithm=algorithm), tensors)
 
 
@@ -270,7 +268,7 @@ def test_auto_times_applicable_algorithms_once_per_problem(x_shape, w_shape, kwa
     backend = select_backend("conv2d", np.empty(0))  # the process default for CPU arrays
     candidates = set(registry.applicable_algorithms(_geometry(x_shape, w_shape, kwargs), backend)) - {"auto"}
 
-    mini, ref = run_both(_conv_both("auto", **kwargs), *_inputs(x_shape, w_shape, dtype))
+    mini, ref = run_both(conv_both("auto", **kwargs), *conv_inputs(x_shape, w_shape, dtype))
     check(mini, ref, dtype, "auto, first call")
     assert timings == [candidates, candidates]  # every candidate's forward, then its backward
     choices = conv.auto_choices()
@@ -282,7 +280,7 @@ def test_auto_times_applicable_algorithms_once_per_problem(x_shape, w_shape, kwa
         assert set(choice.seconds) == candidates
         assert choice.seconds[choice.algorithm] == min(choice.seconds.values())
 
-    mini, ref = run_both(_conv_both("auto", **kwargs), *_inputs(x_shape, w_shape, dtype))  # fresh data
+    mini, ref = run_both(conv_both("auto", **kwargs), *conv_inputs(x_shape, w_shape, dtype))  # fresh data
     check(mini, ref, dtype, "auto, second call")
     assert len(timings) == 2, "the second call of the same problem timed again"
     assert conv.auto_choices() == choices
@@ -329,7 +327,7 @@ def test_auto_picks_the_fastest_measured_forward_and_backward_separately(monkeyp
     fast_forward = _FakeTimedAlgorithm("fast_forward", forward_seconds=1.0, backward_seconds=3.0, log=log)
     fast_backward = _FakeTimedAlgorithm("fast_backward", forward_seconds=2.0, backward_seconds=0.5, log=log)
     _only_fake_timed_algorithms(monkeypatch, fast_forward, fast_backward)
-    mini, ref = run_both(_conv_both("auto", padding=1), *_inputs((2, 3, 6, 5), (4, 3, 3, 3), np.float64))
+    mini, ref = run_both(conv_both("auto", padding=1), *conv_inputs((2, 3, 6, 5), (4, 3, 3, 3), np.float64))
     check(mini, ref, np.float64, "auto over fake-timed algorithms")
 
     timed_then_chosen = [("fast_forward", "forward"), ("fast_backward", "forward"), ("fast_forward", "forward"),
@@ -362,7 +360,7 @@ def test_auto_hands_the_forwards_kept_columns_to_the_same_algorithms_backward(ba
     second = _SavingSpy("second", forward_seconds=2.0, backward_seconds=0.5 if backward_fastest == "other" else 2.0,
                         log=log)
     _only_fake_timed_algorithms(monkeypatch, first, second)
-    mini, ref = run_both(_conv_both("auto", padding=1), *_inputs((2, 3, 6, 5), (4, 3, 3, 3), np.float64))
+    mini, ref = run_both(conv_both("auto", padding=1), *conv_inputs((2, 3, 6, 5), (4, 3, 3, 3), np.float64))
     check(mini, ref, np.float64, "auto handing on the kept columns")
     chosen_forward, chosen_backward = log[2], log[-1]
     assert chosen_forward == ("first", "forward_saving")

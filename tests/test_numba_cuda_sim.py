@@ -21,14 +21,7 @@ import minicnn  # noqa: E402
 from minicnn import backends  # noqa: E402
 from minicnn.backends import cuda_launch  # noqa: E402
 from minicnn.backends.availability import backend_devices  # noqa: E402
-from parity import check, rand, run_both  # noqa: E402
-from test_backends import on_device  # noqa: E402
-from test_pooling import (  # noqa: E402
-    test_max_pool2d_all_minus_inf_windows_report_torch_indices as _all_minus_inf_windows,
-    test_max_pool2d_gradient_is_sparse_and_accumulates_on_shared_winners as _shared_winners,
-    test_max_pool2d_nan_takes_over_and_a_windows_last_nan_is_its_winner as _nan_windows,
-    test_max_pool2d_window_over_padding_only_gets_no_gradient as _window_over_padding_only,
-)
+from parity import check, on_device, rand, run_both  # noqa: E402
 
 usable, why = backends.available()["numba_cuda"]
 if not usable:
@@ -96,11 +89,3 @@ def test_pooling_matches_torch(name, shape, kwargs, dtype):
     with backends.use_backend("numba_cuda"):
         mini, ref = run_both(pool, rand(*shape, dtype=dtype))
     check(mini, ref, dtype, f"{name}[numba_cuda] {shape} {kwargs}")
-
-
-@pytest.mark.skipif(DEVICE != "cpu", reason="these take CPU tensors; on a GPU tests/test_cupy.py checks them")
-@pytest.mark.parametrize("corner_case", [_all_minus_inf_windows, _window_over_padding_only, _shared_winners, _nan_windows],
-                         ids=["all-minus-inf-windows", "window-over-padding-only", "shared-winners", "nan-windows"])
-def test_max_pool2d_corner_cases_of_test_pooling(corner_case):
-    with backends.use_backend("numba_cuda"):
-        corner_case()
