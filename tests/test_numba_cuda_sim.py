@@ -21,6 +21,7 @@ import minicnn  # noqa: E402
 from minicnn import backends  # noqa: E402
 from minicnn.backends import cuda_launch  # noqa: E402
 from minicnn.backends.availability import backend_devices  # noqa: E402
+from helpers.launches import shrink_cuda_launches  # noqa: E402
 from parity import check, on_device, rand, run_both  # noqa: E402
 
 usable, why = backends.available()["numba_cuda"]
@@ -33,9 +34,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same'")
 
 @pytest.fixture(autouse=True)
 def small_launches(monkeypatch):
-    monkeypatch.setattr(cuda_launch, "TILE", 3)
-    monkeypatch.setattr(cuda_launch, "WEIGHT_THREADS", 8)
-    monkeypatch.setattr(cuda_launch, "ELEMENTWISE_THREADS", 16)
+    shrink_cuda_launches(monkeypatch)
 
 
 def _conv(kwargs: dict):
