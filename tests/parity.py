@@ -293,18 +293,18 @@ def implementations(op: str, *, simulator: bool = False) -> list:
     Python thread), so numba_cuda runs there too; otherwise it is skipped with that reason.
     """
     assert op in CONV_OPS + POOL_OPS, f"implementations: no injection for op {op!r}"
-    algorithms = minicnn.available_algorithms() if op in CONV_OPS else (None,)
+    conv = op in CONV_OPS
     params = []
     for backend, (usable, why) in backends.available().items():
-        reason = None if usable else f"backend {backend!r} is not available here: {why}"
-        if usable and backend == "numba_cuda" and backend_devices(backend) == ("cpu",) and not simulator:
-            reason = SIMULATOR
-        if reason is not None:
-            blank = (None,) if op in CONV_OPS else ()
-            params.append(pytest.param(backend, *blank, id=f"{backend}-unavailable", marks=pytest.mark.skip(reason=reason)))
+        if not usable or (backend == "numba_cuda" and device_of_backend(backend) == "cpu" and not simulator):
+            reason = f"backend {backend!r} is not available here: {why}" if not usable else SIMULATOR
+            blank = (None,) if conv else ()
+            params.append(pytest.param(backend, *blank, id=f"{backend}-skipped", marks=pytest.mark.skip(reason=reason)))
             continue
-        params += [pytest.param(backend, *([algorithm] if op in CONV_OPS else []), id="-".join(filter(None, (backend, algorithm))))
-                   for algorithm in algorithms if _distinct(op, backend, algorithm)]
+        for algorithm in minicnn.available_algorithms() if conv else (None,):
+            if _distinct(op, backend, algorithm):
+                values = (backend, algorithm) if conv else (backend,)
+                params.append(pytest.param(*values, id="-".join(values)))
     return params
 
 
