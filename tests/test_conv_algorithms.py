@@ -63,16 +63,20 @@ def test_new_algorithms_are_registered():
 
 @pytest.mark.parametrize("backend, algorithm, x_shape, w_shape, kwargs", sweep("conv2d", FFT_LARGE_KERNEL_CASES))
 def test_large_kernels_match_torch(backend, algorithm, x_shape, w_shape, kwargs, dtype):
-    mini, ref = run_both(call_on("conv2d", backend, algorithm=algorithm, **kwargs), *conv_inputs(x_shape, w_shape, dtype))
+    arrays = conv_inputs(x_shape, w_shape, dtype)
+    mini, ref = run_both(call_on("conv2d", backend, algorithm=algorithm, **kwargs), *arrays)
     check(mini, ref, dtype, f"conv2d[{backend}, {algorithm}] {x_shape} {w_shape} {kwargs}")
 
 
-@pytest.mark.parametrize("backend, algorithm, x_shape, w_shape, kwargs",
-                         [param for param in sweep("conv2d", WINOGRAD_EXTRA_CASES) if param.values[1] in ("winograd", None)])
+WINOGRAD_SWEEP = [param for param in sweep("conv2d", WINOGRAD_EXTRA_CASES) if param.values[1] in ("winograd", None)]
+
+
+@pytest.mark.parametrize("backend, algorithm, x_shape, w_shape, kwargs", WINOGRAD_SWEEP)
 def test_winograd_matches_torch(backend, algorithm, x_shape, w_shape, kwargs, dtype):
     # The default float32 tolerance (2e-5 of the largest value) holds: Winograd's float32 error
     # is about 1.5x the direct one, ~3e-7 here (see test_winograd_float32_error_is_close_to_direct).
-    mini, ref = run_both(call_on("conv2d", backend, algorithm=algorithm, **kwargs), *conv_inputs(x_shape, w_shape, dtype))
+    arrays = conv_inputs(x_shape, w_shape, dtype)
+    mini, ref = run_both(call_on("conv2d", backend, algorithm=algorithm, **kwargs), *arrays)
     check(mini, ref, dtype, f"conv2d[{backend}, winograd] {x_shape} {w_shape} {kwargs}")
 
 

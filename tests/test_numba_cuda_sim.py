@@ -17,18 +17,15 @@ os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-import minicnn  # noqa: E402
 from minicnn import backends  # noqa: E402
 from minicnn.backends import cuda_launch  # noqa: E402
-from minicnn.backends.availability import backend_devices  # noqa: E402
 from helpers.launches import shrink_cuda_launches  # noqa: E402
-from parity import check, on_device, rand, run_both  # noqa: E402
+from parity import call_on, check, rand, run_both  # noqa: E402
 
 usable, why = backends.available()["numba_cuda"]
 if not usable:
     pytest.skip(f"backend 'numba_cuda' is not available here: {why}", allow_module_level=True)
 
-DEVICE = backend_devices("numba_cuda")[0]  # "cpu" under the simulator
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same'")
 
 
@@ -38,11 +35,7 @@ def small_launches(monkeypatch):
 
 
 def _conv(kwargs: dict):
-    def conv(lib, F_, x, w, b):
-        extra = dict(algorithm="direct", backend="numba_cuda") if lib is minicnn else {}
-        return F_.conv2d(x, w, b, **kwargs, **extra)
-
-    return on_device(DEVICE, conv)
+    return call_on("conv2d", "numba_cuda", algorithm="direct", **kwargs)
 
 
 # The grad-weight block is 8 threads: kh*kw taps per block (at most 8) times 8 // taps replicas.
@@ -84,7 +77,5 @@ POOL_CASES = [
 
 @pytest.mark.parametrize("name, shape, kwargs", POOL_CASES)
 def test_pooling_matches_torch(name, shape, kwargs, dtype):
-    pool = on_device(DEVICE, lambda lib, F_, x: getattr(F_, name)(x, **kwargs))
-    with backends.use_backend("numba_cuda"):
-        mini, ref = run_both(pool, rand(*shape, dtype=dtype))
+    mini, ref = run_both(call_on(name, "numba_cuda", **kwargs), rand(*shape, dtype=dtype))
     check(mini, ref, dtype, f"{name}[numba_cuda] {shape} {kwargs}")

@@ -47,7 +47,8 @@ def test_max_pool2d_ties_go_to_the_first_maximum_like_torch(backend, shape, kwar
     check(mini, ref, dtype, f"max_pool2d[{backend}] ties {shape} {kwargs}")  # indices exactly, then the gradient
 
 
-@pytest.mark.parametrize("backend, shape, output_size", sweep("adaptive_max_pool2d", ADAPTIVE_TIE_CASES, simulator=True))
+@pytest.mark.parametrize("backend, shape, output_size",
+                         sweep("adaptive_max_pool2d", ADAPTIVE_TIE_CASES, simulator=True))
 def test_adaptive_max_pool2d_ties_go_to_the_first_maximum_like_torch(backend, shape, output_size, dtype):
     mini, ref = run_both(call_on("adaptive_max_pool2d", backend, output_size, return_indices=True), tied(shape, dtype))
     check(mini, ref, dtype, f"adaptive_max_pool2d[{backend}] ties {shape} -> {output_size}")
