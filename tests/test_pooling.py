@@ -2,9 +2,10 @@
 backend here (parity.sweep / parity.implementations inject them).
 
 Inputs are fresh standard-normal draws, so max windows have no ties (test_pooling_ties.py makes
-them). Shapes are tiny; the sweeps cover odd/even sizes, non-square kernels/strides/paddings, strides that do not divide
-the size, dilation, ceil_mode, overlapping windows (stride < kernel: gradient accumulation),
-batch 1, an empty batch and unbatched (C, H, W) input.
+them). Shapes are tiny; the sweeps (helpers.cases) cover odd/even sizes, non-square
+kernels/strides/paddings, strides that do not divide the size, dilation, ceil_mode, overlapping
+windows (stride < kernel: gradient accumulation), batch 1, an empty batch and unbatched
+(C, H, W) input.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from parity import assert_close, call_on, check, implementations, rand, run_both
 
 
 def _run_pool(name: str, backend: str, shape: tuple, dtype, **kwargs):
-    """Run F.<name>(x, **kwargs) in minicnn (on ``backend``) and torch on the same fresh input; back-propagate."""
+    """Run F.<name>(x, **kwargs) in minicnn (on ``backend``) and torch on one fresh input; back-propagate."""
     return run_both(call_on(name, backend, **kwargs), rand(*shape, dtype=dtype))
 
 
