@@ -86,7 +86,7 @@ def test_without_glibc_nothing_is_set_and_the_statement_says_why(monkeypatch):
 
 @glibc_only
 def test_minicnn_train_applies_the_setting_and_says_so(tmp_path):
-    from test_cli import QUICK, run_cli, synthetic_digits, write_idx
+    from helpers.cli import QUICK, run_cli, synthetic_digits, write_idx
 
     raw = tmp_path / "MNIST" / "raw"
     raw.mkdir(parents=True)

@@ -162,13 +162,13 @@ def test_matmul_gradients(shape_a, shape_b, dtype):
     check(mini, ref, dtype, "only b requires grad")
 
 
-@pytest.mark.parametrize("shape_a,shape_b,message", [
-    ((2, 3), (4, 2), "cannot be multiplied"),
-    ((), (3,), "both arguments to matmul need to be at least 1D"),
-    ((2, 2, 3), (3, 3, 4), "do not broadcast"),
+@pytest.mark.parametrize("shape_a,shape_b,message,torch_message", [
+    ((2, 3), (4, 2), "cannot be multiplied", r"mat1 and mat2 shapes cannot be multiplied \(2x3 and 4x2\)"),
+    ((), (3,), "both arguments to matmul need to be at least 1D", "both arguments to matmul need to be at least 1D"),
+    ((2, 2, 3), (3, 3, 4), "do not broadcast", r"The size of tensor a \(2\) must match the size of tensor b \(3\)"),
 ])
-def test_matmul_shape_errors(shape_a, shape_b, message):
-    with pytest.raises(RuntimeError):
+def test_matmul_shape_errors(shape_a, shape_b, message, torch_message):
+    with pytest.raises(RuntimeError, match=torch_message):
         torch.zeros(shape_a) @ torch.zeros(shape_b)
     with pytest.raises(RuntimeError, match=message):
         minicnn.zeros(*shape_a) @ minicnn.zeros(*shape_b)
@@ -279,7 +279,7 @@ def test_no_grad_enable_grad_set_grad_enabled():
     minicnn.set_grad_enabled(False)  # also a plain function call
     assert not minicnn.is_grad_enabled()
     minicnn.set_grad_enabled(True)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="the mode is restored on the way out"):
         with minicnn.no_grad():
             raise ValueError("the mode is restored on the way out")
     assert minicnn.is_grad_enabled()

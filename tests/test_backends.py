@@ -1,9 +1,9 @@
-"""The backend model: availability, selection (per call, per process, MINICNN_BACKEND), dispatch to
-a backend's kernels — and the conv2d and pooling parity sweeps of test_conv.py / test_pooling.py
-rerun on every backend that has kernels of its own, against torch (outputs and every gradient).
+"""The backend model: availability, selection (per call, per process, MINICNN_BACKEND) and dispatch
+to a backend's kernels.
 
-A backend that is not usable here appears in the sweeps as skipped, with the reason
-:func:`minicnn.backends.available` gives (no GPU, no CuPy, no numba).
+The parity sweeps run on every backend from the ops' own files (test_conv.py, test_pooling.py),
+which parity.sweep injects with each usable backend (and a skipped param, with the reason, for
+each one that is not).
 """
 from __future__ import annotations
 
@@ -21,110 +21,16 @@ from minicnn.backends import registry as implementations
 from minicnn.backends import selection
 from minicnn.backends.availability import backend_devices
 from minicnn.functional.conv import direct, registry
-from parity import check, rand, run_both
-from test_conv import CASES as CONV_CASES
-from test_pooling import AVG_CASES, MAX_CASES
+from parity import rand
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same'")
 
-KERNEL_BACKENDS = ("numba", "cupy", "numba_cuda")  # numpy runs the generic code: test_conv / test_pooling
 AVAILABLE = backends.available()
-SIMULATOR = (
-    "numba_cuda runs in Numba's CUDA simulator here, far too slow for the full sweep; "
-    "tests/test_numba_cuda_sim.py checks its kernels against torch on tiny shapes"
-)
 
 
 def _skip_reason(name: str) -> str | None:
     usable, why = AVAILABLE[name]
-    if not usable:
-        return f"backend {name!r} is not available here: {why}"
-    if name == "numba_cuda" and backend_devices(name) == ("cpu",):
-        return SIMULATOR
-    return None
-
-
-def _sweep(cases: list, algorithms: bool = False) -> list:
-    """``cases`` (pytest.params) on every kernel backend: one param (backend, [algorithm,] *case)
-    per combination; a backend not usable here gets a single skipped param that says why.
-
-    The algorithms of a backend: on the CPU only those it computes with its own kernels (the
-    rest is test_conv's generic NumPy code); on the GPU all of them, since even the generic
-    ones then run on CuPy arrays.
-    """
-    params = []
-    for name in KERNEL_BACKENDS:
-        reason = _skip_reason(name)
-        if reason:
-            blanks = (None,) * (len(cases[0].values) + algorithms)
-            params.append(pytest.param(name, *blanks, id=f"{name}-skipped", marks=pytest.mark.skip(reason=reason)))
-            continue
-        variants = [()]
-        if algorithms:
-            on_cpu = backend_devices(name) == ("cpu",)
-            names = implementations.own_algorithms("conv2d", name) if on_cpu else registry.available_algorithms()
-            variants = [(algorithm,) for algorithm in names]
-        params += [pytest.param(name, *variant, *case.values, id="-".join([name, *variant, case.id]))
-                   for variant in variants for case in cases if not variant or _computes(name, *variant, case)]
-    return params
-
-
-def _computes(backend: str, algorithm: str, case) -> bool:
-    """Whether ``algorithm`` on ``backend`` computes the conv case's geometry (winograd: 3x3 stride 1 only)."""
-    x_shape, w_shape, kwargs = case.values
-    geometry = F.conv.conv2d_geometry(x_shape, w_shape, None, **kwargs)
-    return registry.algorithm_supports(registry.get_algorithm(algorithm, backend), geometry)
-
-
-def _as_params(cases: dict) -> list:
-    return [pytest.param(*values, id=case_id) for case_id, values in cases.items()]
-
-
-def on_device(device: str, fn):
-    """A run_both function that gives minicnn its tensors on ``device`` and hands its outputs back
-    on the CPU. ``Tensor.to`` is differentiable, so the gradients arrive on the CPU leaves."""
-
-    def run(lib, F_, *tensors):
-        if lib is not minicnn or device == "cpu":
-            return fn(lib, F_, *tensors)
-        out = fn(lib, F_, *(t.to(device) for t in tensors))
-        return tuple(o.cpu() for o in out) if isinstance(out, tuple) else out.cpu()
-
-    return run
-
-
-# ---------------------------------------------------------------------------- parity sweeps
-@pytest.mark.parametrize("with_bias", [True, False], ids=["bias", "no_bias"])
-@pytest.mark.parametrize("backend, algorithm, x_shape, w_shape, kwargs", _sweep(CONV_CASES, algorithms=True))
-def test_conv2d_matches_torch_on_every_backend(backend, algorithm, x_shape, w_shape, kwargs, with_bias, dtype):
-    extra = dict(algorithm=algorithm, backend=backend)
-
-    def conv(lib, F_, x, w, b=None):
-        return F_.conv2d(x, w, b, **kwargs, **(extra if lib is minicnn else {}))
-
-    arrays = [rand(*x_shape, dtype=dtype), rand(*w_shape, dtype=dtype)]
-    arrays += [rand(w_shape[0], dtype=dtype)] if with_bias else []
-    mini, ref = run_both(on_device(backend_devices(backend)[0], conv), *arrays)
-    check(mini, ref, dtype, f"conv2d[{backend}, {algorithm}] {x_shape} {w_shape} {kwargs}")
-
-
-@pytest.mark.parametrize("backend, shape, kwargs", _sweep(_as_params(MAX_CASES)))
-def test_max_pool2d_matches_torch_on_every_backend(backend, shape, kwargs, dtype):
-    pool = on_device(backend_devices(backend)[0],
-                     lambda lib, F_, x: F_.max_pool2d(x, return_indices=True, **kwargs))
-    with backends.use_backend(backend):  # pooling follows the process default
-        mini, ref = run_both(pool, rand(*shape, dtype=dtype))
-    check(mini, ref, dtype, f"max_pool2d[{backend}] {shape} {kwargs}")  # indices compared exactly
-
-
-@pytest.mark.parametrize("count_include_pad", [True, False], ids=["include-pad", "exclude-pad"])
-@pytest.mark.parametrize("backend, shape, kwargs", _sweep(_as_params(AVG_CASES)))
-def test_avg_pool2d_matches_torch_on_every_backend(backend, shape, kwargs, count_include_pad, dtype):
-    pool = on_device(backend_devices(backend)[0],
-                     lambda lib, F_, x: F_.avg_pool2d(x, count_include_pad=count_include_pad, **kwargs))
-    with backends.use_backend(backend):
-        mini, ref = run_both(pool, rand(*shape, dtype=dtype))
-    check(mini, ref, dtype, f"avg_pool2d[{backend}] {shape} {kwargs} count_include_pad={count_include_pad}")
+    return None if usable else f"backend {name!r} is not available here: {why}"
 
 
 # ---------------------------------------------------------------------------- availability
@@ -214,7 +120,7 @@ def test_set_backend_rejects_unknown_and_unusable_names(monkeypatch, default_res
 
 def test_use_backend_restores_the_default_even_after_an_exception(everything_usable):
     backends.set_backend("numpy")
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match="boom"):
         with backends.use_backend("numba"):
             assert backends.get_backend() == "numba"
             with backends.use_backend("cupy"):

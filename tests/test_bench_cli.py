@@ -38,7 +38,7 @@ from minicnn.benchmark.stats import gflops, peak_percent, summarize, time_ratio
 from minicnn.benchmark.timing import SMOKE_METHOD, Block, Timing
 from minicnn.cli import main
 from minicnn.functional.conv import clear_auto_cache
-from test_cli import run_cli
+from helpers.cli import run_cli
 
 TINY_CONV = "2,3,8,8,4,3,1,1"  # N, C, H, W, Cout, K, stride, pad
 TINY_POOL = "2,3,8,8,2,2"      # N, C, H, W, K, stride

@@ -7,79 +7,28 @@ that in one epoch, so the tests can check learning without the real data set, of
 from __future__ import annotations
 
 import csv
+import importlib.metadata
 import json
 import os
 import re
-import shutil
 import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import minicnn
+from minicnn import cli
+from helpers.cli import MINICNN_SCRIPT, QUICK, run_cli, synthetic_digits, write_idx
+from parity import RNG, generator_for
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 TRAIN_SIZE, TEST_SIZE = 600, 200
-# A small, fast recipe; "step" (not cosine) so that a run can be resumed with more epochs.
-QUICK = ["--batch-size", "32", "--scheduler", "step", "--step-size", "1",
-         "--gamma", "0.5", "--lr", "0.003", "--seed", "7"]
-
-
-def minicnn_command() -> list[str]:
-    """The installed console script when on PATH, else the same entry point via -m."""
-    script = shutil.which("minicnn")
-    return [script] if script else [sys.executable, "-m", "minicnn"]
-
-
-def run_cli(*args, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    """Run ``minicnn *args`` on this checkout (PYTHONPATH first), one BLAS thread, no debug.
-
-    It runs in a scratch directory with MINICNN_DATA pointing into it, so a command that
-    forgot --out or --data-root cannot write into the repository or the user's data cache.
-    """
-    scratch = tempfile.mkdtemp(prefix="minicnn-cli-")
-    pythonpath = os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])
-    env = dict(os.environ, PYTHONPATH=pythonpath, MINICNN_DATA=os.path.join(scratch, "data"),
-               OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
-    env.pop("MINICNN_DEBUG", None)
-    env.update(extra_env or {})
-    try:
-        return subprocess.run([*minicnn_command(), *map(str, args)], capture_output=True,
-                              text=True, env=env, timeout=300, cwd=scratch)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-
-
-# ------------------------------------------------------------------------- synthetic MNIST
-def square_origin(label: int) -> tuple[int, int]:
-    """Top-left corner of the class's 6x6 square: classes 0-4 on the top row, 5-9 below."""
-    return 4 + 12 * (label // 5), 1 + 5 * (label % 5)
-
-
-def synthetic_digits(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """uint8 (N, 28, 28): dim noise plus a bright square at the label's position."""
-    images = rng.integers(0, 60, size=(len(labels), 28, 28)).astype(np.uint8)
-    for image, label in zip(images, labels):
-        row, col = square_origin(int(label))
-        image[row:row + 6, col:col + 6] = rng.integers(200, 256, size=(6, 6))
-    return images
-
-
-def write_idx(path: Path, array: np.ndarray) -> None:
-    """IDX: magic 0x0000 08 <ndim>, big-endian uint32 dims, then the uint8 values."""
-    header = bytes([0, 0, 0x08, array.ndim]) + np.array(array.shape, dtype=">u4").tobytes()
-    path.write_bytes(header + array.astype(np.uint8).tobytes())
-
-
 @pytest.fixture(scope="module")
 def data_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("mnist")
     raw = root / "MNIST" / "raw"
     raw.mkdir(parents=True)
-    rng = np.random.default_rng()
+    rng = generator_for("test_cli.py::data_root")  # module-scoped: seeded apart from the tests
     for prefix, size in (("train", TRAIN_SIZE), ("t10k", TEST_SIZE)):
         labels = rng.integers(0, 10, size)
         write_idx(raw / f"{prefix}-images-idx3-ubyte", synthetic_digits(labels, rng))
@@ -109,6 +58,16 @@ def augmented_run(data_root, tmp_path_factory) -> tuple[Path, subprocess.Complet
 
 def read_metrics(run: Path) -> list[dict]:
     return json.loads((run / "metrics.json").read_text())["epochs"]
+
+
+# ---------------------------------------------------------------------------------- entry point
+def test_console_script_is_installed_and_is_minicnn_cli_main():
+    """The `minicnn` command is the package's console script, beside the interpreter that runs
+    the tests, and it calls minicnn.cli:main (what pyproject.toml's [project.scripts] declares)."""
+    scripts = [ep for ep in importlib.metadata.entry_points(group="console_scripts") if ep.name == "minicnn"]
+    assert [(ep.value, ep.dist.name) for ep in scripts] == [("minicnn.cli:main", "minicnn")]
+    assert scripts[0].load() is cli.main
+    assert MINICNN_SCRIPT.is_file() and os.access(MINICNN_SCRIPT, os.X_OK), MINICNN_SCRIPT
 
 
 # ---------------------------------------------------------------------------------- train
@@ -245,7 +204,7 @@ def write_digit_png(path: Path, label: int, dark_on_light: bool) -> None:
     """A 56x56 picture of the synthetic class, optionally inverted like ink on paper."""
     from PIL import Image
 
-    image = synthetic_digits(np.array([label]), np.random.default_rng())[0]
+    image = synthetic_digits(np.array([label]), RNG)[0]
     if dark_on_light:
         image = 255 - image
     Image.fromarray(image).resize((56, 56), Image.Resampling.NEAREST).save(path)
@@ -349,7 +308,6 @@ def test_download_accepts_every_dataset_its_errors_point_to(tmp_path):
     from minicnn.vision import datasets
 
     for dataset in (datasets.MNIST, datasets.FashionMNIST):
-        with pytest.raises(RuntimeError) as missing:
+        with pytest.raises(RuntimeError, match=rf"`minicnn download {dataset.cli_name}`"):
             dataset(root=str(tmp_path), download=False)
-        assert f"minicnn download {dataset.cli_name}" in str(missing.value)
         assert DOWNLOADABLE[dataset.cli_name] is dataset

@@ -1,4 +1,8 @@
-"""conv2d against torch.nn.functional.conv2d: every algorithm, both dtypes, output and all gradients."""
+"""conv2d against torch.nn.functional.conv2d: output and all gradients, both dtypes.
+
+The geometry sweep runs on every implementation here, backend x algorithm, as parity.sweep
+injects them (numba's own kernels, the GPU backends where present); the rest of the file runs
+the generic NumPy code (im2col in each of its column orders, and direct)."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,7 +14,8 @@ from minicnn.functional import conv
 from minicnn.backends import registry
 from minicnn.geometry import output_length
 from minicnn.tuned.numpy import im2col, workspace
-from parity import assert_close, check, rand, run_both
+from helpers.cases import CONV_CASES, conv_both, conv_inputs
+from parity import assert_close, call_on, check, rand, run_both, sweep
 
 # torch warns that it pads a copy of the input for "same" with an even kernel; that is torch's business.
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same'")
@@ -28,61 +33,27 @@ def algorithm(request, monkeypatch):
     return name
 
 
-# (input shape, weight shape, conv2d keyword arguments)
-CASES = [
-    pytest.param((2, 3, 7, 7), (4, 3, 3, 3), {}, id="odd_square"),
-    pytest.param((2, 3, 8, 6), (4, 3, 2, 2), dict(padding=1), id="even_sizes_even_kernel"),
-    pytest.param((2, 3, 9, 7), (5, 3, 3, 2), dict(stride=(2, 1), padding=(1, 2), dilation=(2, 1)),
-                 id="non_square_everything"),
-    pytest.param((2, 2, 10, 11), (3, 2, 3, 3), dict(stride=3, padding=1), id="stride_not_dividing"),
-    pytest.param((1, 2, 9, 8), (2, 2, 2, 2), dict(stride=(3, 4)), id="stride_beyond_kernel"),
-    pytest.param((2, 3, 8, 9), (2, 3, 3, 3), dict(dilation=2, padding=(2, 1)), id="dilated"),
-    pytest.param((2, 4, 6, 5), (6, 2, 3, 3), dict(groups=2, padding=1), id="groups2"),
-    pytest.param((2, 3, 6, 7), (3, 1, 3, 3), dict(groups=3, padding=1), id="depthwise"),
-    pytest.param((2, 3, 7, 6), (6, 1, 3, 2), dict(groups=3, stride=2), id="channel_multiplier"),
-    pytest.param((2, 2, 7, 6), (3, 2, 3, 5), dict(padding="same"), id="same_odd_kernel"),
-    pytest.param((2, 2, 7, 6), (3, 2, 4, 2), dict(padding="same"), id="same_even_kernel"),
-    pytest.param((2, 2, 9, 8), (3, 2, 2, 3), dict(padding="same", dilation=(3, 2)), id="same_dilated"),
-    pytest.param((2, 4, 6, 7), (4, 2, 2, 3), dict(padding="same", groups=2), id="same_groups"),
-    pytest.param((2, 2, 6, 7), (3, 2, 3, 3), dict(padding="valid"), id="valid"),
-    pytest.param((2, 4, 5, 6), (3, 4, 1, 1), {}, id="pointwise"),
-    pytest.param((2, 4, 5, 6), (6, 2, 1, 1), dict(groups=2), id="pointwise_groups"),
-    pytest.param((2, 3, 7, 7), (4, 3, 1, 1), dict(stride=2, padding=1), id="1x1_strided_padded"),
-    pytest.param((1, 3, 5, 5), (2, 3, 3, 3), dict(padding=2), id="batch1"),
-    pytest.param((2, 2, 4, 3), (3, 2, 4, 3), {}, id="kernel_fills_input"),
-    pytest.param((3, 2, 5, 6), (2, 2, 3, 3), dict(padding=[1, 0], stride=[2]), id="list_arguments"),
-    pytest.param((0, 2, 5, 5), (3, 2, 3, 3), dict(padding=1), id="empty_batch"),
-    # At stride 1 with C_out <= C, im2col computes grad x as a convolution of grad y: these
-    # reach that path with padding wider than the kernel (grad y cropped), asymmetric padding,
-    # dilation with groups, and an empty batch.
-    pytest.param((2, 3, 5, 6), (2, 3, 3, 2), dict(padding=(3, 2)), id="padding_beyond_kernel"),
-    pytest.param((2, 3, 7, 6), (3, 3, 4, 2), dict(padding="same"), id="same_even_kernel_c_out_le_c"),
-    pytest.param((2, 4, 6, 7), (2, 2, 3, 2), dict(groups=2, padding=(1, 2), dilation=(1, 2)),
-                 id="groups_dilated_c_out_le_c"),
-    pytest.param((0, 3, 5, 5), (3, 3, 3, 3), dict(padding=1), id="empty_batch_c_out_le_c"),
-]
-
-
-def _conv_both(algorithm: str, **kwargs):
-    """A run_both function: torch's conv2d, or minicnn's with the algorithm chosen."""
-
-    def fn(lib, F_, x, w, b=None):
-        extra = {"algorithm": algorithm} if lib is minicnn else {}
-        return F_.conv2d(x, w, b, **kwargs, **extra)
-
-    return fn
-
-
-def _inputs(x_shape, w_shape, dtype, with_bias: bool = True) -> list[np.ndarray]:
-    arrays = [rand(*x_shape, dtype=dtype), rand(*w_shape, dtype=dtype)]
-    return arrays + [rand(w_shape[0], dtype=dtype)] if with_bias else arrays
+@pytest.fixture(params=list(COLUMN_ORDERS))
+def column_order(request, monkeypatch):
+    """im2col made to build its columns in each order, whatever the layer would pick."""
+    monkeypatch.setattr(im2col, "column_order", lambda batch, geom: COLUMN_ORDERS[request.param])
+    return request.param
 
 
 @pytest.mark.parametrize("with_bias", [True, False], ids=["bias", "no_bias"])
-@pytest.mark.parametrize("x_shape, w_shape, kwargs", CASES)
-def test_matches_torch(x_shape, w_shape, kwargs, with_bias, algorithm, dtype):
-    mini, ref = run_both(_conv_both(algorithm, **kwargs), *_inputs(x_shape, w_shape, dtype, with_bias))
-    check(mini, ref, dtype, f"conv2d[{algorithm}] {x_shape} {w_shape} {kwargs}")
+@pytest.mark.parametrize("backend, algorithm, x_shape, w_shape, kwargs", sweep("conv2d", CONV_CASES))
+def test_matches_torch(backend, algorithm, x_shape, w_shape, kwargs, with_bias, dtype):
+    """Every implementation here (backend x algorithm, injected by parity.sweep) on the sweep."""
+    arrays = conv_inputs(x_shape, w_shape, dtype, with_bias)
+    mini, ref = run_both(call_on("conv2d", backend, algorithm=algorithm, **kwargs), *arrays)
+    check(mini, ref, dtype, f"conv2d[{backend}, {algorithm}] {x_shape} {w_shape} {kwargs}")
+
+
+@pytest.mark.parametrize("with_bias", [True, False], ids=["bias", "no_bias"])
+@pytest.mark.parametrize("x_shape, w_shape, kwargs", CONV_CASES)
+def test_im2col_in_each_column_order_matches_torch(x_shape, w_shape, kwargs, with_bias, column_order, dtype):
+    mini, ref = run_both(conv_both("im2col", **kwargs), *conv_inputs(x_shape, w_shape, dtype, with_bias))
+    check(mini, ref, dtype, f"conv2d[im2col, {column_order}] {x_shape} {w_shape} {kwargs}")
 
 
 @pytest.mark.parametrize(
@@ -93,7 +64,7 @@ def test_matches_torch(x_shape, w_shape, kwargs, with_bias, algorithm, dtype):
     ],
 )
 def test_unbatched_input_matches_torch(x_shape, w_shape, kwargs, algorithm, dtype):
-    mini, ref = run_both(_conv_both(algorithm, **kwargs), *_inputs(x_shape, w_shape, dtype))
+    mini, ref = run_both(conv_both(algorithm, **kwargs), *conv_inputs(x_shape, w_shape, dtype))
     assert mini.out.shape == ref.out.shape and len(mini.out.shape) == 3
     check(mini, ref, dtype, f"unbatched conv2d[{algorithm}]")
 
@@ -115,7 +86,7 @@ def test_im2col_batch_chunking_matches_torch(samples_per_chunk, dtype, restore_w
     assert geometry.output_size == (6, 4)
     expected_chunks = -(-x_shape[0] // samples_per_chunk)
     assert len(im2col._batch_chunks(np.empty(x_shape, dtype), geometry)) == expected_chunks
-    mini, ref = run_both(_conv_both("im2col", **kwargs), *_inputs(x_shape, w_shape, dtype))
+    mini, ref = run_both(conv_both("im2col", **kwargs), *conv_inputs(x_shape, w_shape, dtype))
     check(mini, ref, dtype, f"chunked im2col, {samples_per_chunk} per chunk")
 
 
@@ -134,7 +105,7 @@ def test_im2col_weight_gradient_from_kept_or_rebuilt_columns_matches_torch(keep_
         np.testing.assert_array_equal(saved, im2col.im2col(x, geometry, order))
     else:
         assert saved is None
-    mini, ref = run_both(_conv_both("im2col", **kwargs), *_inputs(x_shape, w_shape, dtype))
+    mini, ref = run_both(conv_both("im2col", **kwargs), *conv_inputs(x_shape, w_shape, dtype))
     check(mini, ref, dtype, f"im2col, KEEP_LIMIT={keep_limit}")
 
 
@@ -204,7 +175,7 @@ def test_workspace_limit_rejects_non_positive():
 
 
 def test_algorithms_agree_with_each_other():
-    x, w, b = _inputs((3, 4, 9, 8), (6, 2, 3, 4), np.float64)
+    x, w, b = conv_inputs((3, 4, 9, 8), (6, 2, 3, 4), np.float64)
     results = {}
     for name in ("im2col", "direct"):
         tensors = [minicnn.tensor(a, requires_grad=True) for a in (x, w, b)]
@@ -224,7 +195,7 @@ def test_algorithms_agree_with_each_other():
     ],
 )
 def test_gradcheck(x_shape, w_shape, kwargs, algorithm):
-    tensors = [minicnn.tensor(a, requires_grad=True) for a in _inputs(x_shape, w_shape, np.float64)]
+    tensors = [minicnn.tensor(a, requires_grad=True) for a in conv_inputs(x_shape, w_shape, np.float64)]
     assert minicnn.gradcheck(lambda x, w, b: F.conv2d(x, w, b, **kwargs, algorithm=algorithm), tensors)
 
 
@@ -234,7 +205,7 @@ def test_gradcheck(x_shape, w_shape, kwargs, algorithm):
 ])
 def test_frozen_weight_gets_no_gradient_and_the_input_still_does(x_shape, w_shape, kwargs, algorithm, dtype):
     """Only the input needs a gradient (a frozen layer): each way im2col computes it, alone."""
-    mini, ref = run_both(_conv_both(algorithm, **kwargs), *_inputs(x_shape, w_shape, dtype, with_bias=False),
+    mini, ref = run_both(conv_both(algorithm, **kwargs), *conv_inputs(x_shape, w_shape, dtype, with_bias=False),
                          requires_grad=[True, False])
     assert mini.inputs[1].grad is None
     check(mini, ref, dtype, f"conv2d[{algorithm}] frozen weight {kwargs}")
@@ -288,7 +259,7 @@ def test_default_algorithm_setter_and_context_manager(spy):
 
 
 def test_context_manager_restores_default_after_an_exception():
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match="boom"):
         with conv.conv_algorithm("direct"):
             raise KeyError("boom")
     assert conv.get_default_algorithm() == "im2col"

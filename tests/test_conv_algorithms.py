@@ -1,12 +1,11 @@
-"""conv2d's fft, winograd and auto algorithms against torch, and what is particular to each.
-
-The geometry sweep is tests/test_conv.py's CASES (imported, not copied): all of it for fft and
-auto, the 3x3 stride-1 dilation-1 part of it for winograd (the only geometry F(2x2, 3x3) computes).
+"""conv2d's fft, winograd and auto algorithms: what is particular to each, and the cases beyond
+the shared sweep. The shared geometry sweep (helpers.cases.CONV_CASES) runs every algorithm,
+these included, on every backend in tests/test_conv.py; here, large kernels for every
+implementation and the extra 3x3 stride-1 cases for winograd.
 """
 from __future__ import annotations
 
 import functools
-import time
 
 import numpy as np
 import pytest
@@ -19,8 +18,8 @@ from minicnn.backends import registry as implementations
 from minicnn.functional.conv import auto, direct, registry, winograd
 from minicnn.tuned.numpy import im2col
 from minicnn.tuned.numpy import winograd as tuned_winograd
-from parity import check, rand, run_both
-from test_conv import CASES, _conv_both, _inputs
+from helpers.cases import CONV_CASES, conv_both, conv_inputs
+from parity import call_on, check, rand, run_both, sweep
 
 # torch warns that it pads a copy of the input for "same" with an even kernel; that is torch's business.
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same'")
@@ -40,11 +39,6 @@ def _geometry(x_shape, w_shape, kwargs):
     return conv.conv2d_geometry(x_shape, w_shape, None, **kwargs)
 
 
-def _is_3x3_stride1(case) -> bool:
-    geometry = _geometry(*case.values)
-    return geometry.kernel_size == (3, 3) and geometry.stride == (1, 1) and geometry.dilation == (1, 1)
-
-
 # Large kernels are the FFT's home ground; the shared sweep has none.
 FFT_LARGE_KERNEL_CASES = [
     pytest.param((2, 3, 20, 18), (4, 3, 9, 7), dict(stride=(2, 3), padding=(3, 1), dilation=(1, 2)),
@@ -52,7 +46,8 @@ FFT_LARGE_KERNEL_CASES = [
     pytest.param((2, 4, 16, 16), (4, 2, 11, 11), dict(padding=5, groups=2), id="large_kernel_groups"),
 ]
 
-WINOGRAD_CASES = [case for case in CASES if _is_3x3_stride1(case)] + [
+# Beyond the shared sweep's 3x3 stride-1 cases, which test_conv.py runs winograd on.
+WINOGRAD_EXTRA_CASES = [
     pytest.param((2, 5, 9, 4), (4, 5, 3, 3), dict(padding=(0, 3)), id="unequal_row_and_column_padding"),
     pytest.param((2, 2, 8, 10), (3, 2, 3, 3), dict(padding=(2, 0)), id="even_output_whole_tiles"),
     pytest.param((1, 6, 4, 4), (6, 3, 3, 3), dict(padding="same", groups=2), id="same_groups"),
@@ -61,33 +56,39 @@ WINOGRAD_CASES = [case for case in CASES if _is_3x3_stride1(case)] + [
 
 
 def test_winograd_sweep_covers_odd_outputs_groups_and_empty_batch():
-    ids = {case.id for case in WINOGRAD_CASES}
+    prefix = "numpy-winograd-"
+    ids = {param.id.removeprefix(prefix) for param in sweep("conv2d", CONV_CASES) if param.id.startswith(prefix)}
     assert {"odd_square", "groups2", "depthwise", "valid", "batch1", "empty_batch"} <= ids
+    assert not ids & {"stride_not_dividing", "dilated", "pointwise", "same_even_kernel"}  # not F(2x2, 3x3)'s
 
 
 def test_new_algorithms_are_registered():
     assert {"im2col", "direct", "fft", "winograd", "auto"} <= set(conv.available_algorithms())
 
 
-@pytest.mark.parametrize("x_shape, w_shape, kwargs", CASES + FFT_LARGE_KERNEL_CASES)
-@pytest.mark.parametrize("algorithm", ["fft", "auto"])
-def test_matches_torch(x_shape, w_shape, kwargs, algorithm, dtype):
-    mini, ref = run_both(_conv_both(algorithm, **kwargs), *_inputs(x_shape, w_shape, dtype))
-    check(mini, ref, dtype, f"conv2d[{algorithm}] {x_shape} {w_shape} {kwargs}")
+@pytest.mark.parametrize("backend, algorithm, x_shape, w_shape, kwargs", sweep("conv2d", FFT_LARGE_KERNEL_CASES))
+def test_large_kernels_match_torch(backend, algorithm, x_shape, w_shape, kwargs, dtype):
+    arrays = conv_inputs(x_shape, w_shape, dtype)
+    mini, ref = run_both(call_on("conv2d", backend, algorithm=algorithm, **kwargs), *arrays)
+    check(mini, ref, dtype, f"conv2d[{backend}, {algorithm}] {x_shape} {w_shape} {kwargs}")
 
 
-@pytest.mark.parametrize("x_shape, w_shape, kwargs", WINOGRAD_CASES)
-def test_winograd_matches_torch(x_shape, w_shape, kwargs, dtype):
+WINOGRAD_SWEEP = [param for param in sweep("conv2d", WINOGRAD_EXTRA_CASES) if param.values[1] in ("winograd", None)]
+
+
+@pytest.mark.parametrize("backend, algorithm, x_shape, w_shape, kwargs", WINOGRAD_SWEEP)
+def test_winograd_matches_torch(backend, algorithm, x_shape, w_shape, kwargs, dtype):
     # The default float32 tolerance (2e-5 of the largest value) holds: Winograd's float32 error
     # is about 1.5x the direct one, ~3e-7 here (see test_winograd_float32_error_is_close_to_direct).
-    mini, ref = run_both(_conv_both("winograd", **kwargs), *_inputs(x_shape, w_shape, dtype))
-    check(mini, ref, dtype, f"conv2d[winograd] {x_shape} {w_shape} {kwargs}")
+    arrays = conv_inputs(x_shape, w_shape, dtype)
+    mini, ref = run_both(call_on("conv2d", backend, algorithm=algorithm, **kwargs), *arrays)
+    check(mini, ref, dtype, f"conv2d[{backend}, winograd] {x_shape} {w_shape} {kwargs}")
 
 
 @pytest.mark.parametrize("algorithm", ["fft", "winograd", "auto"])
 def test_unbatched_input_matches_torch(algorithm, dtype):
     x_shape, w_shape, kwargs = (4, 7, 6), (4, 2, 3, 3), dict(padding=(2, 1), groups=2)
-    mini, ref = run_both(_conv_both(algorithm, **kwargs), *_inputs(x_shape, w_shape, dtype))
+    mini, ref = run_both(conv_both(algorithm, **kwargs), *conv_inputs(x_shape, w_shape, dtype))
     assert len(mini.out.shape) == 3
     check(mini, ref, dtype, f"unbatched conv2d[{algorithm}]")
 
@@ -104,7 +105,7 @@ def test_unbatched_input_matches_torch(algorithm, dtype):
     ],
 )
 def test_gradcheck(algorithm, x_shape, w_shape, kwargs):
-    tensors = [minicnn.tensor(a, requires_grad=True) for a in _inputs(x_shape, w_shape, np.float64)]
+    tensors = [minicnn.tensor(a, requires_grad=True) for a in conv_inputs(x_shape, w_shape, np.float64)]
     assert minicnn.gradcheck(lambda x, w, b: F.conv2d(x, w, b, **kwargs, algorithm=algorithm), tensors)
 
 
@@ -215,21 +216,46 @@ def test_applicable_algorithms_follow_supports():
 # --- auto -----------------------------------------------------------------------------------------
 
 
-def test_seconds_warms_up_then_times_the_candidates_in_turns_and_keeps_each_ones_best_round():
+class _FakeClock:
+    """auto's timer, made to stand still until a run advances it by that run's made-up duration."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def fake_clock(monkeypatch) -> _FakeClock:
+    clock = _FakeClock()
+    monkeypatch.setattr(auto, "clock", clock)
+    return clock
+
+
+def test_seconds_warms_up_then_times_the_candidates_in_turns_and_keeps_each_ones_best_round(fake_clock):
     calls = []
-    runs = {name: functools.partial(calls.append, name) for name in ("a", "b", "c")}
-    seconds = auto._seconds(runs, np.empty(1))
+    durations = {"a": 1.0, "b": 2.5, "c": 0.25}
+
+    def run(name):
+        calls.append(name)
+        fake_clock.advance(durations[name])
+
+    seconds = auto._seconds({name: functools.partial(run, name) for name in durations}, np.empty(1))
     # the warm-up round, then the timed rounds: each candidate twice in a row, the second run timed
     assert calls == ["a", "b", "c"] + ["a", "a", "b", "b", "c", "c"] * auto.TIMED_RUNS
-    assert seconds.keys() == runs.keys() and all(0 <= t < 1 for t in seconds.values())
+    assert seconds == durations  # only the timed run is on the clock, not its untimed twin nor the others
 
 
-def test_seconds_keeps_the_best_round_not_the_mean(monkeypatch):
+def test_seconds_keeps_the_best_round_not_the_mean(monkeypatch, fake_clock):
     monkeypatch.setattr(auto, "TIMED_RUNS", 3)
     durations = iter([0.0, 0.0, 0.09, 0.0, 0.03, 0.0, 0.06])  # warm-up, then three (untimed, timed) rounds
 
-    seconds = auto._seconds({"sleepy": lambda: time.sleep(next(durations))}, np.empty(1))
-    assert 0.03 <= seconds["sleepy"] < 0.06
+    seconds = auto._seconds({"uneven": lambda: fake_clock.advance(next(durations))}, np.empty(1))
+    assert seconds["uneven"] == pytest.approx(0.03, abs=1e-12)
 
 
 @pytest.mark.parametrize(
@@ -251,7 +277,7 @@ def test_auto_times_applicable_algorithms_once_per_problem(x_shape, w_shape, kwa
     backend = select_backend("conv2d", np.empty(0))  # the process default for CPU arrays
     candidates = set(registry.applicable_algorithms(_geometry(x_shape, w_shape, kwargs), backend)) - {"auto"}
 
-    mini, ref = run_both(_conv_both("auto", **kwargs), *_inputs(x_shape, w_shape, dtype))
+    mini, ref = run_both(conv_both("auto", **kwargs), *conv_inputs(x_shape, w_shape, dtype))
     check(mini, ref, dtype, "auto, first call")
     assert timings == [candidates, candidates]  # every candidate's forward, then its backward
     choices = conv.auto_choices()
@@ -263,7 +289,7 @@ def test_auto_times_applicable_algorithms_once_per_problem(x_shape, w_shape, kwa
         assert set(choice.seconds) == candidates
         assert choice.seconds[choice.algorithm] == min(choice.seconds.values())
 
-    mini, ref = run_both(_conv_both("auto", **kwargs), *_inputs(x_shape, w_shape, dtype))  # fresh data
+    mini, ref = run_both(conv_both("auto", **kwargs), *conv_inputs(x_shape, w_shape, dtype))  # fresh data
     check(mini, ref, dtype, "auto, second call")
     assert len(timings) == 2, "the second call of the same problem timed again"
     assert conv.auto_choices() == choices
@@ -311,7 +337,7 @@ def test_auto_picks_the_fastest_measured_forward_and_backward_separately(monkeyp
     fast_forward = _FakeTimedAlgorithm("fast_forward", forward_seconds=1.0, backward_seconds=3.0, log=log)
     fast_backward = _FakeTimedAlgorithm("fast_backward", forward_seconds=2.0, backward_seconds=0.5, log=log)
     _only_fake_timed_algorithms(monkeypatch, fast_forward, fast_backward)
-    mini, ref = run_both(_conv_both("auto", padding=1), *_inputs((2, 3, 6, 5), (4, 3, 3, 3), np.float64))
+    mini, ref = run_both(conv_both("auto", padding=1), *conv_inputs((2, 3, 6, 5), (4, 3, 3, 3), np.float64))
     check(mini, ref, np.float64, "auto over fake-timed algorithms")
 
     timed_then_chosen = [("fast_forward", "forward"), ("fast_backward", "forward"), ("fast_forward", "forward"),
@@ -344,7 +370,7 @@ def test_auto_hands_the_forwards_kept_columns_to_the_same_algorithms_backward(ba
     second = _SavingSpy("second", forward_seconds=2.0, backward_seconds=0.5 if backward_fastest == "other" else 2.0,
                         log=log)
     _only_fake_timed_algorithms(monkeypatch, first, second)
-    mini, ref = run_both(_conv_both("auto", padding=1), *_inputs((2, 3, 6, 5), (4, 3, 3, 3), np.float64))
+    mini, ref = run_both(conv_both("auto", padding=1), *conv_inputs((2, 3, 6, 5), (4, 3, 3, 3), np.float64))
     check(mini, ref, np.float64, "auto handing on the kept columns")
     chosen_forward, chosen_backward = log[2], log[-1]
     assert chosen_forward == ("first", "forward_saving")

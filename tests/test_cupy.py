@@ -17,8 +17,7 @@ from minicnn import backends, optim
 from minicnn.tuned.gpu import launch as cuda_launch
 from minicnn.backends.availability import backend_devices
 from minicnn.tuned.gpu.sources import C_TYPES, SOURCES
-from parity import assert_close, check, rand, run_both, to_numpy
-from test_backends import on_device
+from parity import assert_close, check, on_device, rand, run_both, to_numpy
 
 if not minicnn.cuda.is_available():
     pytest.skip(f"needs a CUDA GPU with CuPy: {minicnn.cuda.why_unavailable()}", allow_module_level=True)

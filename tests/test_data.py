@@ -13,14 +13,14 @@ import minicnn
 from minicnn.utils.data import (
     ConcatDataset, DataLoader, Dataset, StackedSamples, Subset, TensorDataset, default_collate, random_split,
 )
-from parity import rand
+from parity import RNG, rand
 
 Point = namedtuple("Point", "x y")
 
 
 # ---------------------------------------------------------------------- default_collate vs torch
 def _ints(n, low=-50, high=50):
-    return np.random.default_rng().integers(low, high, n)
+    return RNG.integers(low, high, n)
 
 
 # Each kind builds a batch of 4 samples from fresh data; ``T`` turns an ndarray into the
@@ -84,9 +84,10 @@ def test_default_collate_matches_torch(kind):
     ([(1, 2), (3,)], RuntimeError),
 ])
 def test_default_collate_errors_match_torch(batch, error):
-    with pytest.raises(error) as ours:
+    what = "batch must contain tensors, numpy arrays" if error is TypeError else "should be of equal size"
+    with pytest.raises(error, match=what) as ours:
         default_collate(batch)
-    with pytest.raises(error) as theirs:
+    with pytest.raises(error, match=what) as theirs:
         tdata.default_collate(batch)
     assert str(ours.value) == str(theirs.value)
 

@@ -24,6 +24,7 @@ from minicnn.study import (
     pool2d_steps,
 )
 from minicnn.study.grids import format_number, integer_fill, parse_grid, parse_shape
+from parity import RNG
 
 CLASSIC_INPUT = [[1, 1, 1, 0, 0],
                  [0, 1, 1, 1, 0],
@@ -39,7 +40,7 @@ CLASSIC_OUTPUT = [[4, 3, 4],
                   [2, 4, 3],
                   [2, 3, 4]]
 
-_rng = np.random.default_rng()
+_rng = RNG  # parity's generator, reseeded before every test (conftest.py)
 
 
 # ----------------------------------------------------------------- references (loops only)
@@ -296,7 +297,7 @@ def test_bad_pool_arguments_give_one_line_errors(capsys, argv, message):
 
 
 def test_unknown_pool_mode_is_a_usage_error(capsys):
-    with pytest.raises(SystemExit) as exit_info:
+    with pytest.raises(SystemExit, match="^2$") as exit_info:  # argparse's usage-error status
         cli.main(["explain", "pool2d", "--mode", "min"])
     assert exit_info.value.code == 2 and "invalid choice: 'min'" in capsys.readouterr().err
     with pytest.raises(ValueError, match="mode must be 'max' or 'avg', got 'min'"):

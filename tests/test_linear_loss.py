@@ -9,13 +9,13 @@ import torch
 
 import minicnn
 import minicnn.nn.functional as F
-from parity import check, rand, run_both
+from parity import RNG, check, rand, run_both
 
 # `minicnn.functional.linear` as an attribute is the function (star-imported over the module).
 linear_module = importlib.import_module("minicnn.functional.linear")
 
 REDUCTIONS = ["none", "sum", "mean"]
-_rng = np.random.default_rng()
+_rng = RNG  # parity's generator, reseeded before every test (conftest.py)
 
 
 def _positive(*shape, dtype=np.float64):

@@ -10,7 +10,7 @@ import torch.nn.functional as tF
 
 import minicnn
 from minicnn.models import get_model, list_models, register_model
-from parity import assert_close, draw_clear_of_kinks, rand
+from parity import RNG, assert_close, draw_clear_of_kinks, rand
 
 # Hand counts: conv = out * in * kh * kw + out (bias), linear = out * in + out,
 # BatchNorm = 2 * channels (weight and bias; running stats are buffers, not parameters).
@@ -189,7 +189,7 @@ def test_model_matches_its_torch_twin(name, train_mode, dtype):
     model.load_state_dict({k: v.detach().numpy() for k, v in twin.state_dict().items()})
 
     x, labels = draw_clear_of_kinks(
-        twin, lambda: (rand(4, 1, 28, 28, dtype=dtype), np.random.default_rng().integers(0, 10, 4)), dtype)
+        twin, lambda: (rand(4, 1, 28, 28, dtype=dtype), RNG.integers(0, 10, 4)), dtype)
     x_mini = minicnn.tensor(x, requires_grad=True)
     x_torch = torch.tensor(x, requires_grad=True)
     logits_mini, logits_torch = model(x_mini), twin(x_torch)

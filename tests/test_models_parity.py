@@ -15,9 +15,9 @@ import torch.nn as tnn
 import minicnn
 import minicnn.nn as nn
 from minicnn.functional.conv import conv_algorithm
-from parity import assert_close, draw_clear_of_kinks, kink_distance, rand
+from parity import RNG, assert_close, draw_clear_of_kinks, kink_distance, rand
 
-_rng = np.random.default_rng()
+_rng = RNG  # parity's generator, reseeded before every test (conftest.py)
 ALGORITHMS = ["im2col", "direct"]
 
 # ---------------------------------------------------------------------------- the models

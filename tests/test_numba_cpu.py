@@ -1,6 +1,6 @@
-"""The numba backend's kernels beyond the parity sweeps of test_backends.py: the index helpers by
-brute force, the direct conv on larger odd batches and with a NaN pixel, im2col/col2im against
-torch's unfold/fold, finite-difference gradchecks, strided inputs, pooling's corner cases, the
+"""The numba backend's kernels beyond the injected parity sweeps of test_conv.py and test_pooling.py:
+the index helpers by brute force, the direct conv on larger odd batches and with a NaN pixel,
+im2col/col2im against torch's unfold/fold, finite-difference gradchecks, strided inputs, the
 dtype error and the fallback when no cache is writable."""
 from __future__ import annotations
 
@@ -18,12 +18,6 @@ from minicnn.functional.conv import conv2d_geometry
 from minicnn.tuned.numpy import im2col
 from minicnn.functional.conv.registry import get_algorithm
 from parity import assert_close, check, rand, run_both
-from test_pooling import (
-    test_max_pool2d_all_minus_inf_windows_report_torch_indices as _all_minus_inf_windows,
-    test_max_pool2d_gradient_is_sparse_and_accumulates_on_shared_winners as _shared_winners,
-    test_max_pool2d_nan_takes_over_and_a_windows_last_nan_is_its_winner as _nan_windows,
-    test_max_pool2d_window_over_padding_only_gets_no_gradient as _window_over_padding_only,
-)
 
 usable, why = backends.available()["numba"]
 if not usable:
@@ -213,13 +207,6 @@ def test_pooling_on_strided_views_matches_torch(name, dtype):
         mini, ref = run_both(lambda lib, F_, x: getattr(F_, name)(x.permute(0, 3, 1, 2), 3, 2, 1),
                              rand(2, 7, 6, 3, dtype=dtype))
     check(mini, ref, dtype, f"{name}[numba] on a permuted input")
-
-
-@pytest.mark.parametrize("corner_case", [_all_minus_inf_windows, _window_over_padding_only, _shared_winners, _nan_windows],
-                         ids=["all-minus-inf-windows", "window-over-padding-only", "shared-winners", "nan-windows"])
-def test_max_pool2d_corner_cases_of_test_pooling(corner_case):
-    with backends.use_backend("numba"):
-        corner_case()
 
 
 def test_kernels_reject_dtypes_they_were_not_written_for():

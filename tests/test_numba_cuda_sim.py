@@ -17,40 +17,26 @@ os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-import minicnn  # noqa: E402
 from minicnn import backends  # noqa: E402
 from minicnn.tuned.gpu import launch as cuda_launch  # noqa: E402
 from minicnn.backends.availability import backend_devices  # noqa: E402
-from parity import check, rand, run_both  # noqa: E402
-from test_backends import on_device  # noqa: E402
-from test_pooling import (  # noqa: E402
-    test_max_pool2d_all_minus_inf_windows_report_torch_indices as _all_minus_inf_windows,
-    test_max_pool2d_gradient_is_sparse_and_accumulates_on_shared_winners as _shared_winners,
-    test_max_pool2d_nan_takes_over_and_a_windows_last_nan_is_its_winner as _nan_windows,
-    test_max_pool2d_window_over_padding_only_gets_no_gradient as _window_over_padding_only,
-)
+from helpers.launches import shrink_cuda_launches  # noqa: E402
+from parity import call_on, check, rand, run_both  # noqa: E402
 
 usable, why = backends.available()["numba_cuda"]
 if not usable:
     pytest.skip(f"backend 'numba_cuda' is not available here: {why}", allow_module_level=True)
 
-DEVICE = backend_devices("numba_cuda")[0]  # "cpu" under the simulator
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same'")
 
 
 @pytest.fixture(autouse=True)
 def small_launches(monkeypatch):
-    monkeypatch.setattr(cuda_launch, "TILE", 3)
-    monkeypatch.setattr(cuda_launch, "WEIGHT_THREADS", 8)
-    monkeypatch.setattr(cuda_launch, "ELEMENTWISE_THREADS", 16)
+    shrink_cuda_launches(monkeypatch)
 
 
 def _conv(kwargs: dict):
-    def conv(lib, F_, x, w, b):
-        extra = dict(algorithm="direct", backend="numba_cuda") if lib is minicnn else {}
-        return F_.conv2d(x, w, b, **kwargs, **extra)
-
-    return on_device(DEVICE, conv)
+    return call_on("conv2d", "numba_cuda", algorithm="direct", **kwargs)
 
 
 # The grad-weight block is 8 threads: kh*kw taps per block (at most 8) times 8 // taps replicas.
@@ -92,15 +78,5 @@ POOL_CASES = [
 
 @pytest.mark.parametrize("name, shape, kwargs", POOL_CASES)
 def test_pooling_matches_torch(name, shape, kwargs, dtype):
-    pool = on_device(DEVICE, lambda lib, F_, x: getattr(F_, name)(x, **kwargs))
-    with backends.use_backend("numba_cuda"):
-        mini, ref = run_both(pool, rand(*shape, dtype=dtype))
+    mini, ref = run_both(call_on(name, "numba_cuda", **kwargs), rand(*shape, dtype=dtype))
     check(mini, ref, dtype, f"{name}[numba_cuda] {shape} {kwargs}")
-
-
-@pytest.mark.skipif(DEVICE != "cpu", reason="these take CPU tensors; on a GPU tests/test_cupy.py checks them")
-@pytest.mark.parametrize("corner_case", [_all_minus_inf_windows, _window_over_padding_only, _shared_winners, _nan_windows],
-                         ids=["all-minus-inf-windows", "window-over-padding-only", "shared-winners", "nan-windows"])
-def test_max_pool2d_corner_cases_of_test_pooling(corner_case):
-    with backends.use_backend("numba_cuda"):
-        corner_case()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 
 import numpy as np
 import pytest
@@ -289,9 +290,8 @@ def test_torch_raises_the_same_messages():
         (lambda: torch.optim.SGD([], lr=0.1), "optimizer got an empty parameter list"),
         (lambda: torch.optim.SGD([t * 2], lr=0.1), "can't optimize a non-leaf Tensor"),
     ]:
-        with pytest.raises(ValueError) as info:
+        with pytest.raises(ValueError, match=re.escape(message)):
             make()
-        assert message in str(info.value)
 
 
 def test_a_parameter_in_two_groups_is_rejected():

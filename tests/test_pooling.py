@@ -1,9 +1,11 @@
-"""Pooling ops against torch.nn.functional: outputs, indices (exactly), input gradients.
+"""Pooling ops against torch.nn.functional: outputs, indices (exactly), input gradients, on every
+backend here (parity.sweep / parity.implementations inject them).
 
-Inputs are fresh standard-normal draws, so max windows have no ties. Shapes are tiny; the
-sweeps cover odd/even sizes, non-square kernels/strides/paddings, strides that do not divide
-the size, dilation, ceil_mode, overlapping windows (stride < kernel: gradient accumulation),
-batch 1, an empty batch and unbatched (C, H, W) input.
+Inputs are fresh standard-normal draws, so max windows have no ties (test_pooling_ties.py makes
+them). Shapes are tiny; the sweeps (helpers.cases) cover odd/even sizes, non-square
+kernels/strides/paddings, strides that do not divide the size, dilation, ceil_mode, overlapping
+windows (stride < kernel: gradient accumulation), batch 1, an empty batch and unbatched
+(C, H, W) input.
 """
 from __future__ import annotations
 
@@ -15,37 +17,20 @@ import torch.nn.functional as tF
 import minicnn
 import minicnn.nn.functional as F
 from minicnn.autograd import gradcheck
-from parity import assert_close, check, rand, run_both, to_numpy
+from helpers.cases import AVG_CASES, MAX_CASES, as_params
+from parity import assert_close, call_on, check, implementations, rand, run_both, sweep, to_numpy
 
 
-def _run_pool(name: str, shape: tuple, dtype, **kwargs):
-    """Run F.<name>(x, **kwargs) in minicnn and torch on the same fresh input; back-propagate."""
-    return run_both(lambda lib, Fn, x: getattr(Fn, name)(x, **kwargs), rand(*shape, dtype=dtype))
+def _run_pool(name: str, backend: str, shape: tuple, dtype, **kwargs):
+    """Run F.<name>(x, **kwargs) in minicnn (on ``backend``) and torch on one fresh input; back-propagate."""
+    return run_both(call_on(name, backend, **kwargs), rand(*shape, dtype=dtype))
 
 
 # ---------------------------------------------------------------------------- max_pool2d
-MAX_CASES = {
-    "even-default-stride": ((2, 3, 6, 6), dict(kernel_size=2)),
-    "odd-overlap-pad": ((2, 2, 7, 7), dict(kernel_size=3, stride=2, padding=1)),
-    "nonsquare-batch1": ((1, 2, 9, 8), dict(kernel_size=(3, 2), stride=(2, 1), padding=(1, 0))),
-    "stride-not-dividing": ((2, 2, 7, 5), dict(kernel_size=2, stride=3)),
-    "stride1-pad-half-even-kernel": ((2, 2, 4, 5), dict(kernel_size=4, stride=1, padding=2)),
-    "dilation-overlap": ((2, 2, 9, 9), dict(kernel_size=3, stride=1, padding=1, dilation=2)),
-    "dilation-nonsquare": ((2, 2, 8, 7), dict(kernel_size=(2, 3), stride=2, padding=1, dilation=(2, 1))),
-    "ceil-adds-window": ((2, 2, 5, 7), dict(kernel_size=2, stride=2, ceil_mode=True)),
-    "ceil-pad-overlap": ((2, 2, 7, 6), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)),
-    "ceil-drops-window": ((2, 2, 4, 7), dict(kernel_size=2, stride=3, padding=1, ceil_mode=True)),
-    "ceil-dilation": ((1, 2, 8, 9), dict(kernel_size=2, stride=2, padding=1, dilation=2, ceil_mode=True)),
-    "unbatched": ((3, 5, 5), dict(kernel_size=3, stride=2, padding=1)),
-    "unbatched-ceil": ((3, 6, 7), dict(kernel_size=(2, 3), stride=(2, 2), ceil_mode=True)),
-    "empty-batch": ((0, 2, 5, 5), dict(kernel_size=2)),
-}
-
-
-@pytest.mark.parametrize("shape, kwargs", MAX_CASES.values(), ids=MAX_CASES.keys())
-def test_max_pool2d_matches_torch(shape, kwargs, dtype):
-    mini, ref = _run_pool("max_pool2d", shape, dtype, return_indices=True, **kwargs)
-    check(mini, ref, dtype, f"max_pool2d {shape} {kwargs}")  # indices compared exactly
+@pytest.mark.parametrize("backend, shape, kwargs", sweep("max_pool2d", as_params(MAX_CASES)))
+def test_max_pool2d_matches_torch(backend, shape, kwargs, dtype):
+    mini, ref = _run_pool("max_pool2d", backend, shape, dtype, return_indices=True, **kwargs)
+    check(mini, ref, dtype, f"max_pool2d[{backend}] {shape} {kwargs}")  # indices compared exactly
 
 
 def test_max_pool2d_without_indices_returns_the_values():
@@ -63,14 +48,19 @@ def test_indices_are_int64_and_not_differentiable(name):
     assert values.requires_grad
 
 
-def test_max_pool2d_all_minus_inf_windows_report_torch_indices():
+# The corner cases run on every backend, numba_cuda under the simulator too (tiny shapes).
+ALL_MAX_POOLS = implementations("max_pool2d", simulator=True)
+
+
+@pytest.mark.parametrize("backend", ALL_MAX_POOLS)
+def test_max_pool2d_all_minus_inf_windows_report_torch_indices(backend):
     """A window that is all -inf (padding included) has no real winner; torch reports its first
     tap at or after the top/left border. Values, indices and gradients must still agree."""
     x = rand(1, 2, 6, 7)
     x[0, 0, :3, :4] = -np.inf
     x[0, 1, 2:5, 3:] = -np.inf
     kwargs = dict(kernel_size=3, stride=2, padding=1, dilation=(1, 2), return_indices=True)
-    mini, ref = run_both(lambda lib, Fn, t: Fn.max_pool2d(t, **kwargs), x, seed_grad=False)
+    mini, ref = run_both(call_on("max_pool2d", backend, **kwargs), x, seed_grad=False)
     (mini_values, mini_indices), (ref_values, ref_indices) = mini.out, ref.out
     np.testing.assert_array_equal(mini_values.numpy(), to_numpy(ref_values))
     np.testing.assert_array_equal(mini_indices.numpy(), to_numpy(ref_indices))
@@ -80,7 +70,8 @@ def test_max_pool2d_all_minus_inf_windows_report_torch_indices():
     assert_close(mini.inputs[0].grad, ref.inputs[0].grad, what="max_pool2d -inf windows: input grad")
 
 
-def test_max_pool2d_nan_takes_over_and_a_windows_last_nan_is_its_winner():
+@pytest.mark.parametrize("backend", ALL_MAX_POOLS)
+def test_max_pool2d_nan_takes_over_and_a_windows_last_nan_is_its_winner(backend):
     """torch's scan replaces the max when a value is larger or NaN: a NaN wins over every number,
     and of two NaNs in one window the later (row-major) one is the reported index and gets the
     gradient. Windows with one NaN, two NaNs, a NaN first and a NaN in the padding's neighbour."""
@@ -89,7 +80,7 @@ def test_max_pool2d_nan_takes_over_and_a_windows_last_nan_is_its_winner():
     x[0, 0, 0, 2] = x[0, 0, 1, 3] = np.nan  # window (0, 1): two NaNs, the later at (1, 3)
     x[1, 1, 2, 2] = x[1, 1, 3, 3] = np.nan  # overlapping windows of the strided, padded pool below
     for kwargs in (dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1)):
-        mini, ref = run_both(lambda lib, Fn, t: Fn.max_pool2d(t, return_indices=True, **kwargs), x, seed_grad=False)
+        mini, ref = run_both(call_on("max_pool2d", backend, return_indices=True, **kwargs), x, seed_grad=False)
         (mini_values, mini_indices), (ref_values, ref_indices) = mini.out, ref.out
         np.testing.assert_array_equal(mini_values.numpy(), to_numpy(ref_values))  # NaN == NaN here
         np.testing.assert_array_equal(mini_indices.numpy(), to_numpy(ref_indices))
@@ -99,51 +90,38 @@ def test_max_pool2d_nan_takes_over_and_a_windows_last_nan_is_its_winner():
         assert_close(mini.inputs[0].grad, ref.inputs[0].grad, what=f"max_pool2d NaN windows {kwargs}: input grad")
 
 
-def test_max_pool2d_window_over_padding_only_gets_no_gradient():
+@pytest.mark.parametrize("backend", ALL_MAX_POOLS)
+def test_max_pool2d_window_over_padding_only_gets_no_gradient(backend):
     """Dilation 2 over a 1-pixel-high input with padding 1 reads rows -1 and 1: every window
     sees only padding, so the output is -inf and depends on no input — the gradient is zero
     (torch reports the same indices but leaks the gradient into the next channel)."""
-    x = minicnn.tensor(rand(1, 3, 1, 4), requires_grad=True)
     kwargs = dict(kernel_size=2, stride=1, padding=1, dilation=2, return_indices=True)
-    values, indices = F.max_pool2d(x, **kwargs)
-    ref_values, ref_indices = tF.max_pool2d(torch.tensor(x.numpy()), **kwargs)
+    mini, ref = run_both(call_on("max_pool2d", backend, **kwargs), rand(1, 3, 1, 4), seed_grad=False)
+    (values, indices), (ref_values, ref_indices) = mini.out, ref.out
     np.testing.assert_array_equal(values.numpy(), to_numpy(ref_values))
     np.testing.assert_array_equal(indices.numpy(), to_numpy(ref_indices))
     assert np.isneginf(values.numpy()).all()
     values.backward(minicnn.tensor(rand(*values.shape)))
+    x = mini.inputs[0]
     np.testing.assert_array_equal(x.grad.numpy(), np.zeros(x.shape))
 
 
-def test_max_pool2d_gradient_is_sparse_and_accumulates_on_shared_winners():
+@pytest.mark.parametrize("backend", ALL_MAX_POOLS)
+def test_max_pool2d_gradient_is_sparse_and_accumulates_on_shared_winners(backend):
     """Hand arithmetic: a 1x3 row pooled with kernel 2, stride 1 has windows [0,1] and [1,2];
     when the middle pixel is the largest it wins both and receives both gradients."""
-    x = minicnn.tensor(np.array([[[[0.5, 2.0, -1.0]]]]), requires_grad=True)
-    out = F.max_pool2d(x, (1, 2), stride=1)
-    out.backward(minicnn.tensor(np.array([[[[3.0, 4.0]]]])))
-    np.testing.assert_array_equal(x.grad.numpy(), [[[[0.0, 7.0, 0.0]]]])
+    mini, _ = run_both(call_on("max_pool2d", backend, kernel_size=(1, 2), stride=1), np.array([[[[0.5, 2.0, -1.0]]]]),
+                       seed_grad=False)
+    mini.out.backward(minicnn.tensor(np.array([[[[3.0, 4.0]]]])))
+    np.testing.assert_array_equal(mini.inputs[0].grad.numpy(), [[[[0.0, 7.0, 0.0]]]])
 
 
 # ---------------------------------------------------------------------------- avg_pool2d
-AVG_CASES = {
-    "even-default-stride": ((2, 3, 6, 6), dict(kernel_size=2)),
-    "odd-overlap-pad": ((2, 2, 7, 7), dict(kernel_size=3, stride=2, padding=1)),
-    "nonsquare-batch1": ((1, 2, 9, 8), dict(kernel_size=(3, 2), stride=(2, 1), padding=(1, 1))),
-    "stride-not-dividing": ((2, 2, 7, 5), dict(kernel_size=2, stride=3)),
-    "stride1-overlap": ((2, 2, 6, 5), dict(kernel_size=3, stride=1, padding=1)),
-    "ceil-cut-at-padded-border": ((2, 2, 4, 4), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)),
-    "ceil-nonsquare": ((2, 2, 5, 7), dict(kernel_size=(2, 3), stride=2, padding=1, ceil_mode=True)),
-    "ceil-no-pad": ((2, 2, 5, 7), dict(kernel_size=2, stride=2, ceil_mode=True)),
-    "ceil-drops-window": ((2, 2, 4, 7), dict(kernel_size=2, stride=3, padding=1, ceil_mode=True)),
-    "unbatched": ((3, 5, 5), dict(kernel_size=3, stride=2, padding=1)),
-    "empty-batch": ((0, 2, 5, 5), dict(kernel_size=2)),
-}
-
-
 @pytest.mark.parametrize("count_include_pad", [True, False], ids=["include-pad", "exclude-pad"])
-@pytest.mark.parametrize("shape, kwargs", AVG_CASES.values(), ids=AVG_CASES.keys())
-def test_avg_pool2d_matches_torch(shape, kwargs, count_include_pad, dtype):
-    mini, ref = _run_pool("avg_pool2d", shape, dtype, count_include_pad=count_include_pad, **kwargs)
-    check(mini, ref, dtype, f"avg_pool2d {shape} {kwargs} count_include_pad={count_include_pad}")
+@pytest.mark.parametrize("backend, shape, kwargs", sweep("avg_pool2d", as_params(AVG_CASES)))
+def test_avg_pool2d_matches_torch(backend, shape, kwargs, count_include_pad, dtype):
+    mini, ref = _run_pool("avg_pool2d", backend, shape, dtype, count_include_pad=count_include_pad, **kwargs)
+    check(mini, ref, dtype, f"avg_pool2d[{backend}] {shape} {kwargs} count_include_pad={count_include_pad}")
 
 
 @pytest.mark.parametrize("divisor", [5, -2])
@@ -156,7 +134,7 @@ def test_avg_pool2d_matches_torch(shape, kwargs, count_include_pad, dtype):
     ids=["ceil-pad", "unbatched"],
 )
 def test_avg_pool2d_divisor_override_matches_torch(shape, kwargs, divisor, dtype):
-    mini, ref = _run_pool("avg_pool2d", shape, dtype, divisor_override=divisor, **kwargs)
+    mini, ref = _run_pool("avg_pool2d", "numpy", shape, dtype, divisor_override=divisor, **kwargs)
     check(mini, ref, dtype, f"avg_pool2d {shape} {kwargs} divisor_override={divisor}")
 
 
@@ -184,16 +162,16 @@ ADAPTIVE_CASES = {
 }
 
 
-@pytest.mark.parametrize("shape, output_size", ADAPTIVE_CASES.values(), ids=ADAPTIVE_CASES.keys())
-def test_adaptive_avg_pool2d_matches_torch(shape, output_size, dtype):
-    mini, ref = _run_pool("adaptive_avg_pool2d", shape, dtype, output_size=output_size)
-    check(mini, ref, dtype, f"adaptive_avg_pool2d {shape} -> {output_size}")
+@pytest.mark.parametrize("backend, shape, output_size", sweep("adaptive_avg_pool2d", as_params(ADAPTIVE_CASES)))
+def test_adaptive_avg_pool2d_matches_torch(backend, shape, output_size, dtype):
+    mini, ref = _run_pool("adaptive_avg_pool2d", backend, shape, dtype, output_size=output_size)
+    check(mini, ref, dtype, f"adaptive_avg_pool2d[{backend}] {shape} -> {output_size}")
 
 
-@pytest.mark.parametrize("shape, output_size", ADAPTIVE_CASES.values(), ids=ADAPTIVE_CASES.keys())
-def test_adaptive_max_pool2d_matches_torch(shape, output_size, dtype):
-    mini, ref = _run_pool("adaptive_max_pool2d", shape, dtype, output_size=output_size, return_indices=True)
-    check(mini, ref, dtype, f"adaptive_max_pool2d {shape} -> {output_size}")
+@pytest.mark.parametrize("backend, shape, output_size", sweep("adaptive_max_pool2d", as_params(ADAPTIVE_CASES)))
+def test_adaptive_max_pool2d_matches_torch(backend, shape, output_size, dtype):
+    mini, ref = _run_pool("adaptive_max_pool2d", backend, shape, dtype, output_size=output_size, return_indices=True)
+    check(mini, ref, dtype, f"adaptive_max_pool2d[{backend}] {shape} -> {output_size}")
 
 
 @pytest.mark.parametrize("name", ["adaptive_avg_pool2d", "adaptive_max_pool2d"])
@@ -322,12 +300,47 @@ ERROR_CASES = [
 ]
 
 
-@pytest.mark.parametrize("op, shape, args, kwargs, error, pattern", ERROR_CASES)
-def test_bad_arguments_raise_clear_errors(op, shape, args, kwargs, error, pattern):
+# What torch says for each of ERROR_CASES (the start of its message): the oracle refuses the call too.
+TORCH_SAYS = {
+    "max-2d-input": r"non-empty 3D or 4D \(batch mode\) tensor expected",
+    "avg-5d-input": r"Expected 3D or 4D \(batch mode\) tensor with",
+    "aavg-2d-input": r"adaptive_avg_pool2d\(\): Expected 3D or 4D",
+    "amax-5d-input": r"adaptive_max_pool2d\(\): Expected 3D or 4D",
+    "max-no-channels": r"Expected 3D or 4D \(batch mode\) tensor with",
+    "aavg-no-height": r"adaptive_avg_pool2d\(\): Expected input to have",
+    "amax-no-width": r"adaptive_max_pool2d\(\): Expected input to have",
+    "max-kernel-0": r"stride should not be zero",
+    "avg-kernel-negative": r"kernel size should be greater than zero, but",
+    "max-stride-0": r"stride should not be zero",
+    "avg-stride-0": r"stride should not be zero",
+    "max-dilation-0": r"dilation should be greater than zero, but got",
+    "max-padding-negative": r"pad must be non-negative, but got pad: -1",
+    "avg-padding-negative": r"pad must be non-negative, but got pad: -1",
+    "max-pad-over-half": r"pad should be at most half of effective kernel",
+    "max-pad-over-half-dilated": r"pad should be smaller than or equal to half of",
+    "avg-pad-over-half": r"pad should be at most half of effective kernel",
+    "max-output-too-small": r"Given input size: \(3x6x6\)\. Calculated output",
+    "max-dilated-too-small": r"Given input size: \(3x6x8\)\. Calculated output",
+    "avg-output-too-small": r"Given input size: \(3x6x6\)\. Calculated output",
+    "max-kernel-3-tuple": r"max_pool2d: kernel_size must either be a single",
+    "avg-stride-3-tuple": r"avg_pool2d: stride must either be omitted, a",
+    "max-kernel-float": r"max_pool2d\(\): argument 'kernel_size' \(position",
+    "avg-divisor-0": r"divisor must be not zero",
+    "avg-divisor-float": r"avg_pool2d\(\): argument 'divisor_override' must",
+    "aavg-output-3-tuple": r"adaptive_avg_pool2d: output_size must be 2",
+    "amax-output-negative": r"Trying to create tensor with negative dimension",
+    "aavg-output-float": r"adaptive_avg_pool2d\(\): argument 'output_size'",
+    "amax-output-str": r"adaptive_max_pool2d\(\): argument 'output_size'",
+}
+
+
+@pytest.mark.parametrize("op, shape, args, kwargs, error, pattern, torch_pattern",
+                         [pytest.param(*case.values, TORCH_SAYS[case.id], id=case.id) for case in ERROR_CASES])
+def test_bad_arguments_raise_clear_errors(op, shape, args, kwargs, error, pattern, torch_pattern):
     x = rand(*shape)
     with pytest.raises(error, match=pattern):
         getattr(F, op)(minicnn.tensor(x), *args, **kwargs)
-    with pytest.raises(Exception):  # the oracle agrees that the call is invalid
+    with pytest.raises(error, match=torch_pattern):  # the oracle agrees that the call is invalid
         getattr(tF, op)(torch.tensor(x), *args, **kwargs)
 
 

@@ -132,7 +132,7 @@ def test_a_crash_during_save_leaves_the_previous_checkpoint_intact(target, crash
     previous = {"epoch": 1, "w": minicnn.tensor(rand(3))}
     minicnn.save(previous, path)
     monkeypatch.setattr(serialization.np if target == "savez" else serialization.os, target, crash)
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match="No space left on device|rename failed"):
         minicnn.save({"epoch": 2, "w": minicnn.tensor(rand(3))}, path)
     monkeypatch.undo()
     assert os.listdir(tmp_path) == ["ckpt.npz"]  # the temporary file was removed
@@ -141,10 +141,10 @@ def test_a_crash_during_save_leaves_the_previous_checkpoint_intact(target, crash
 
 def test_an_interrupt_during_save_also_cleans_up(tmp_path, monkeypatch):
     def interrupted(file, **arrays):
-        raise KeyboardInterrupt
+        raise KeyboardInterrupt("interrupted mid-write")
 
     monkeypatch.setattr(serialization.np, "savez", interrupted)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt, match="interrupted mid-write"):
         minicnn.save([1, 2], tmp_path / "ckpt.npz")
     assert os.listdir(tmp_path) == []
 
@@ -254,5 +254,5 @@ def test_a_damaged_manifest_is_reported(manifest, message, tmp_path):
 
 
 def test_a_missing_file_raises_file_not_found(tmp_path):
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError, match=r"No such file or directory: .*nope\.npz"):
         minicnn.load(tmp_path / "nope.npz")

@@ -20,8 +20,7 @@ from minicnn.functional.pooling._arguments import sliding_windows
 from minicnn.functional.pooling.avg_pool import _divisors
 from minicnn.tuned.numpy import get_workspace_limit, set_workspace_limit
 from parity import assert_close, rand
-from test_conv import CASES as CONV_CASES
-from test_pooling import AVG_CASES, MAX_CASES
+from helpers.cases import AVG_CASES, CONV_CASES, MAX_CASES
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same'")
 

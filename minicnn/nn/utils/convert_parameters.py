@@ -12,7 +12,9 @@ def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
 
 
 def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
-    """Copy consecutive slices of ``vec`` into ``parameters`` (the inverse of the above)."""
+    """Make consecutive slices of ``vec`` the data of ``parameters`` (the inverse of the above).
+
+    As in torch, each parameter then holds a view of ``vec``, in ``vec``'s dtype."""
     if not isinstance(vec, Tensor):
         raise TypeError(f"expected minicnn.Tensor, but got: {type(vec).__name__}")
     parameters = list(parameters)
@@ -24,5 +26,5 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     start = 0
     for p in parameters:
         n = p.numel()
-        p.array[...] = vec.array[start:start + n].reshape(p.shape)
+        p.array = vec.array[start:start + n].reshape(p.shape)
         start += n
