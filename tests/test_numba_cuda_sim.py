@@ -1,8 +1,7 @@
 """The numba_cuda backend's kernels against torch — outputs and every gradient — on tiny shapes.
 
-Without a GPU they run under Numba's CUDA simulator: this module sets NUMBA_ENABLE_CUDASIM=1
-(unless the environment already says otherwise) before anything imports ``numba.cuda``, and
-the backend then computes on ordinary NumPy tensors. The simulator runs every GPU thread as a
+Without a GPU they run under Numba's CUDA simulator (tests/conftest.py turns it on where no GPU
+is found), and the backend then computes on ordinary NumPy tensors. The simulator runs every GPU thread as a
 Python thread, so the shapes are tiny and the launches are shrunk (3x3 tiles, 8-thread
 grad-weight blocks) — which also makes the tiny shapes span several tiles and tap groups, the
 index arithmetic worth checking. Where numba.cuda runs on a real GPU, the same tests run there
@@ -10,20 +9,16 @@ on CuPy tensors.
 """
 from __future__ import annotations
 
-import os
+import numpy as np
+import pytest
 
-os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
-
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-import minicnn  # noqa: E402
-from minicnn import backends  # noqa: E402
-from minicnn.backends import cuda_launch  # noqa: E402
-from minicnn.backends.availability import backend_devices  # noqa: E402
-from parity import check, rand, run_both  # noqa: E402
-from test_backends import on_device  # noqa: E402
-from test_pooling import (  # noqa: E402
+import minicnn
+from minicnn import backends
+from minicnn.backends import cuda_launch
+from minicnn.backends.availability import backend_devices
+from parity import check, rand, run_both
+from test_backends import on_device
+from test_pooling import (
     test_max_pool2d_all_minus_inf_windows_report_torch_indices as _all_minus_inf_windows,
     test_max_pool2d_gradient_is_sparse_and_accumulates_on_shared_winners as _shared_winners,
     test_max_pool2d_nan_takes_over_and_a_windows_last_nan_is_its_winner as _nan_windows,
@@ -61,6 +56,8 @@ CONV_CASES = [
     pytest.param((1, 2, 5, 4), (2, 2, 3, 3), dict(padding="same"), id="same-9-taps-in-2-groups"),
     pytest.param((1, 3, 4, 5), (3, 1, 2, 2), dict(groups=3, padding=1), id="depthwise-even-kernel"),
     pytest.param((0, 2, 4, 4), (3, 2, 3, 3), dict(padding=1), id="empty-batch"),
+    # 289 taps: 37 tap groups of 8; the 5x5 planes span 2x2 tiles of 3x3, forward and grad input.
+    pytest.param((1, 1, 5, 5), (1, 1, 17, 17), dict(padding=8), id="17x17-kernel-37-tap-groups"),
 ]
 
 
@@ -69,6 +66,22 @@ def test_direct_conv2d_matches_torch(x_shape, w_shape, kwargs, dtype):
     arrays = rand(*x_shape, dtype=dtype), rand(*w_shape, dtype=dtype), rand(w_shape[0], dtype=dtype)
     mini, ref = run_both(_conv(kwargs), *arrays)
     check(mini, ref, dtype, f"conv2d[numba_cuda] {x_shape} {w_shape} {kwargs}")
+
+
+def test_17x17_kernel_with_the_default_launches_splits_its_taps_over_two_256_thread_blocks(monkeypatch):
+    """The grad-weight tap groups past the first 256 taps, with the tiles the GPU uses (16x16)."""
+    monkeypatch.setattr(cuda_launch, "TILE", 16)
+    monkeypatch.setattr(cuda_launch, "WEIGHT_THREADS", 256)
+    arrays = rand(1, 1, 4, 3), rand(1, 1, 17, 17), rand(1)
+    mini, ref = run_both(_conv(dict(padding=8)), *arrays)
+    check(mini, ref, np.float64, "conv2d[numba_cuda] 17x17 kernel, 289 taps in blocks of 256")
+
+
+def test_grad_weight_folds_samples_past_the_grid_limit_onto_its_z_blocks(monkeypatch, dtype):
+    monkeypatch.setattr(cuda_launch, "MAX_GRID_YZ", 2)  # 3 samples on 2 z blocks: 2 + 1
+    arrays = rand(3, 1, 3, 3, dtype=dtype), rand(2, 1, 2, 2, dtype=dtype), rand(2, dtype=dtype)
+    mini, ref = run_both(_conv({}), *arrays)
+    check(mini, ref, dtype, "conv2d[numba_cuda] batch 3 folded onto 2 grid z blocks")
 
 
 def test_tiles_too_big_for_shared_memory_fall_back_to_the_generic_direct(monkeypatch):
