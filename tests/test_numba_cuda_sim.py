@@ -117,3 +117,52 @@ def test_pooling_matches_torch(name, shape, kwargs, dtype):
 def test_max_pool2d_corner_cases_of_test_pooling(corner_case):
     with backends.use_backend("numba_cuda"):
         corner_case()
+
+
+# ---------------------------------------------------------------------------- launches and arguments
+def test_grad_weight_launch_keeps_grid_z_within_cudas_limit():
+    from minicnn.functional.conv.geometry import conv2d_geometry
+
+    geom = conv2d_geometry((70_000, 2, 6, 6), (3, 2, 3, 3), None, stride=1, padding=1)
+    launch = cuda_launch.conv_grad_weight(70_000, 3, 2, geom)
+    assert launch.grid[2] == cuda_launch.MAX_GRID_YZ == 65535
+    assert launch.grid[:2] == (6, 2) and launch.block == (8, 1, 1)  # 9 taps in blocks of 8 threads (small_launches)
+
+
+def test_kernel_inputs_refuse_arrays_of_different_dtypes():
+    from minicnn.backends.kernel_arguments import kernel_inputs
+
+    with pytest.raises(TypeError, match=r"conv2d: the numba_cuda backend's kernels take arrays of one dtype, "
+                                        r"but array 3 is float64 and array 1 is float32"):
+        kernel_inputs("conv2d", "numba_cuda", np.zeros(2, np.float32), np.zeros(2, np.float32), np.zeros(2))
+    grad, indices = kernel_inputs("max_pool2d", "numba_cuda", np.zeros(2, np.float32), np.zeros(2, np.int64))
+    assert grad.dtype == np.float32 and indices.dtype == np.int64  # max pooling's indices are the exception
+
+
+def test_float16_on_the_gpu_is_refused_with_what_computes_it():
+    from types import SimpleNamespace
+
+    from minicnn.backends.kernel_arguments import kernel_inputs
+
+    on_gpu = SimpleNamespace(dtype=np.dtype(np.float16))  # a stand-in: device_of calls anything not NumPy "cuda"
+    with pytest.raises(TypeError, match=r"conv2d: the cupy backend's kernels compute in float32 or float64, got "
+                                        r"float16; convert the tensors with \.float\(\) or \.double\(\), or compute "
+                                        r"in float16 on the CPU: \.cpu\(\) with backend 'numpy'"):
+        kernel_inputs("conv2d", "cupy", on_gpu)
+
+
+@pytest.mark.parametrize("value", [7, np.int64(7), np.int32(7), np.uint8(7), True], ids=type)
+def test_c_argument_makes_every_integer_a_c_int(value):
+    from minicnn.backends.kernel_arguments import c_argument
+
+    converted = c_argument(value)
+    assert type(converted) is np.int32 and converted == int(value)
+
+
+def test_c_argument_refuses_sizes_past_int32_and_passes_arrays_through():
+    from minicnn.backends.kernel_arguments import c_argument
+
+    with pytest.raises(OverflowError):
+        c_argument(np.int64(2**31))
+    array = np.zeros(3)
+    assert c_argument(array) is array and c_argument(2.5) == 2.5
