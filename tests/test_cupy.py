@@ -21,6 +21,7 @@ from minicnn.backends.availability import backend_devices
 from minicnn.backends.cuda_sources import C_TYPES, SOURCES, TILED_SOURCES
 from parity import assert_close, check, rand, run_both, to_numpy
 from test_backends import on_device
+from test_cli import QUICK, data_root, run_cli  # noqa: F401  (data_root: the synthetic MNIST fixture)
 from test_cuda_kernels_compile import TILE_IDS, TILE_SETTINGS
 
 if not minicnn.cuda.is_available():
@@ -211,3 +212,14 @@ def test_lenet_training_steps_stay_on_the_gpu_and_match_the_cpu(backend):
     for (name, gpu_parameter), cpu_parameter in zip(on_gpu.named_parameters(), on_cpu.parameters()):
         assert_close(gpu_parameter, cpu_parameter, np.float64, f"LeNet-5 {name} after 3 steps on {backend}",
                      scale_rtol=100)
+
+
+@pytest.mark.parametrize("backend", GPU_BACKENDS)
+def test_train_on_cuda_names_the_backend_that_computes(backend, data_root, tmp_path):
+    """Without --backend, the default numpy backend cannot compute on "cuda": cupy does."""
+    choice = [] if backend == "cupy" else ["--backend", backend]
+    result = run_cli("train", *QUICK, "--device", "cuda", *choice, "--subset", "64", "--epochs", "1",
+                     "--data-root", data_root, "--out", tmp_path / "run", "--no-plots", "--no-progress")
+    assert result.returncode == 0, result.stderr
+    assert f"backend {backend}, conv2d" in result.stdout
+    assert (tmp_path / "run" / "last.npz").is_file()

@@ -174,3 +174,22 @@ def test_max_along_a_dim_sends_the_gradient_to_the_reported_index_without_put_al
 def test_cross_entropy_out_of_range_target_still_raises_on_the_cpu():
     with pytest.raises(IndexError, match="Target 7 is out of bounds"):
         F.cross_entropy(minicnn.tensor(rand(2, 4)), minicnn.tensor(np.array([1, 7])))
+
+
+def test_a_training_epoch_reads_its_loss_and_accuracy_on_the_host_once_at_the_end(catch_host_reads):
+    """train_one_epoch keeps the sums on the device: the first host read is EpochTally.score,
+    after every batch has been trained (the progress display, off here, would read them too)."""
+    from minicnn.training.progress import EpochProgress
+    from minicnn.training.trainer import train_one_epoch
+    from minicnn.utils.data import DataLoader, TensorDataset
+
+    minicnn.manual_seed(0)
+    model = minicnn.models.lenet.LeNet5()
+    for parameter in model.parameters():
+        parameter.array = device_like(parameter.array)
+    data = TensorDataset(catcher_tensor(rand(6, 1, 28, 28, dtype=np.float32)), catcher_tensor(np.arange(6) % 10))
+    progress = EpochProgress("epoch", 6, enabled=False)
+    with pytest.raises(HostRead) as caught:
+        train_one_epoch(model, DataLoader(data, batch_size=2), nn.CrossEntropyLoss(),
+                        optim.SGD(model.parameters(), lr=0.1), "cpu", progress)
+    assert caught.traceback[-2].name == "score" and progress.seen == 6
