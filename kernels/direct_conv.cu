@@ -25,14 +25,15 @@
 #ifndef MINICNN_WEIGHT_THREADS
 #define MINICNN_WEIGHT_THREADS 256
 #endif
-static_assert(MINICNN_TILE >= 1 && MINICNN_TILE * MINICNN_TILE <= 1024, "a tile is one block: at most 1024 threads");
+static_assert(MINICNN_TILE >= 1 && MINICNN_TILE * MINICNN_TILE <= 1024,
+              "a tile is one block: at most 1024 threads");
 static_assert(MINICNN_WEIGHT_THREADS >= 1 && MINICNN_WEIGHT_THREADS <= 1024, "at most 1024 threads per block");
 
 // Forward. grid (N*C_out, tiles down, tiles across); block (tile_w, tile_h) with
-// tile = min(MINICNN_TILE, OH or OW): one thread per output pixel of plane (n, o). For each input channel c of o's group the block stages in shared
-// memory the input patch its tile reads — patch_h = (tile_h-1)*SH + (KH-1)*DH + 1 rows from
-// row0 = (first output row of the tile)*SH - top, the same for columns — and the KH*KW weights
-// w[o, c]. Output (p, q) at tile position (ty, tx) then finds tap (i, j) at
+// tile = min(MINICNN_TILE, OH or OW): one thread per output pixel of plane (n, o). For each input
+// channel c of o's group the block stages in shared memory the input patch its tile reads —
+// patch_h = (tile_h-1)*SH + (KH-1)*DH + 1 rows from row0 = (first output row of the tile)*SH - top,
+// the same for columns — and the KH*KW weights w[o, c]. Output (p, q) at tile position (ty, tx) then finds tap (i, j) at
 // patch[ty*SH + i*DH][tx*SW + j*DW]: every input pixel comes from global memory once per block
 // instead of once per tap. Shared memory: patch_h*patch_w + KH*KW elements.
 template <typename T>

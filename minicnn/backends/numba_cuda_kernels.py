@@ -69,10 +69,10 @@ def conv_kernels(dtype: np.dtype, tile: int, weight_threads: int) -> SimpleNames
         """y (N, C_out, OH, OW) from x (N, C, H, W) and w (C_out, Cg, KH, KW).
 
         grid (N*C_out, tiles down, tiles across); block (tile_w, tile_h), a tile of up to
-        ``tile`` x ``tile`` pixels: one thread per output pixel of plane (n, o). Per input channel c of o's group, the block stages in shared memory
-        the input patch its tile reads — rows row0 … row0 + patch_h - 1 with
-        row0 = (first output row)*SH - top and patch_h = (tile_h-1)*SH + (KH-1)*DH + 1 — and
-        the KH*KW weights w[o, c]; then output (p, q) = tile position (ty, tx) reads tap (i, j)
+        ``tile`` x ``tile`` pixels: one thread per output pixel of plane (n, o). Per input
+        channel c of o's group, the block stages in shared memory the input patch its tile
+        reads — rows row0 … row0 + patch_h - 1 with row0 = (first output row)*SH - top and
+        patch_h = (tile_h-1)*SH + (KH-1)*DH + 1 — and the KH*KW weights w[o, c]; then output (p, q) = tile position (ty, tx) reads tap (i, j)
         at patch[ty*SH + i*DH, tx*SW + j*DW]. Each input pixel is fetched from global memory
         once per block instead of once per tap.
         """
