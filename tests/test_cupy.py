@@ -223,3 +223,24 @@ def test_train_on_cuda_names_the_backend_that_computes(backend, data_root, tmp_p
     assert result.returncode == 0, result.stderr
     assert f"backend {backend}, conv2d" in result.stdout
     assert (tmp_path / "run" / "last.npz").is_file()
+
+
+def test_cross_entropy_on_the_gpu_never_waits_and_makes_out_of_range_targets_nan():
+    """On the CPU an out-of-range target raises (test_host_sync.py); on the GPU checking would
+    wait for the GPU at every loss, so that sample's weight is NaN instead: a NaN loss."""
+    x = rand(3, 4)
+    logits = minicnn.tensor(x, requires_grad=True)
+    out_of_range = minicnn.tensor(np.array([1, 9, 2])).cuda()
+    all_ignored = minicnn.tensor(np.array([-100, -100, -100])).cuda()
+    on_gpu = logits.cuda()
+    cupy.cuda.Device().synchronize()
+    with cupyx.allow_synchronize(False):
+        bad = F.cross_entropy(on_gpu, out_of_range)
+        empty = F.cross_entropy(on_gpu, all_ignored)
+        empty.backward()
+    assert np.isnan(bad.item())
+    ref = torch.tensor(x, requires_grad=True)
+    ref_empty = tF.cross_entropy(ref, torch.tensor([-100, -100, -100]))
+    ref_empty.backward()
+    assert np.isnan(empty.item()) and np.isnan(ref_empty.item())
+    assert_close(logits.grad, ref.grad, what="cross_entropy with every target ignored: input grad (zeros)")
