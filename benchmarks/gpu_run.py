@@ -114,14 +114,16 @@ def _bench(run: Run) -> list[str]:
     return [run.python, "-m", "minicnn", "bench", *what, "--no-progress", "--json", str(run.out / "bench.json")]
 
 
+# Time boxes in seconds, each generous for its stage; the budget (run_all) trims the last ones when the
+# first ones ran long.
 STAGES = (
-    Stage("versions", 45, False, _in_process("versions")),
-    Stage("nvrtc", 75, True, _in_process("nvrtc")),
+    Stage("versions", 30, False, _in_process("versions")),
+    Stage("nvrtc", 60, True, _in_process("nvrtc")),
     Stage("tests-cupy", 150, True, _pytest("cupy", ["test_cupy.py", "test_backends.py",
                                                     "test_cuda_kernels_compile.py"], "cupy or compile")),
     Stage("tests-numba-cuda", 120, False, _pytest("numba-cuda", ["test_numba_cuda_sim.py", "test_backends.py"],
                                                   "numba_cuda")),
-    Stage("bench", 120, False, _bench),
+    Stage("bench", 150, False, _bench),
     Stage("lenet", 60, False, _in_process("lenet")),
 )
 STAGE_NAMES = tuple(stage.name for stage in STAGES)
