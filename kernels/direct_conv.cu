@@ -11,21 +11,38 @@
 //
 // Every kernel takes the same sizes after its three arrays:
 //   C, H, W, C_out, Cg, KH, KW, OH, OW, SH, SW, top, left, DH, DW, groups
+//
+// Compile-time constants (-D, passed by the CuPy backend from cuda_launch.tile_constants(), which
+// also shapes the launches, so that both agree): MINICNN_TILE, the side of a tile of pixels — a
+// plane smaller than it gets a tile of its own size, min(MINICNN_TILE, side) — and
+// MINICNN_WEIGHT_THREADS, the most threads of a grad-weight block. They bound the block sizes
+// (__launch_bounds__), which lets the compiler give each thread the registers that fit.
 #include "common.cuh"
 
-// Forward. grid (N*C_out, tiles down, tiles across); block (tile_w, tile_h): one thread per
-// output pixel of plane (n, o). For each input channel c of o's group the block stages in shared
-// memory the input patch its tile reads — patch_h = (tile_h-1)*SH + (KH-1)*DH + 1 rows from
-// row0 = (first output row of the tile)*SH - top, the same for columns — and the KH*KW weights
-// w[o, c]. Output (p, q) at tile position (ty, tx) then finds tap (i, j) at
+#ifndef MINICNN_TILE
+#define MINICNN_TILE 16
+#endif
+#ifndef MINICNN_WEIGHT_THREADS
+#define MINICNN_WEIGHT_THREADS 256
+#endif
+static_assert(MINICNN_TILE >= 1 && MINICNN_TILE * MINICNN_TILE <= 1024,
+              "a tile is one block: at most 1024 threads");
+static_assert(MINICNN_WEIGHT_THREADS >= 1 && MINICNN_WEIGHT_THREADS <= 1024, "at most 1024 threads per block");
+
+// Forward. grid (N*C_out, tiles down, tiles across); block (tile_w, tile_h) with
+// tile = min(MINICNN_TILE, OH or OW): one thread per output pixel of plane (n, o). For each input
+// channel c of o's group the block stages in shared memory the input patch its tile reads —
+// patch_h = (tile_h-1)*SH + (KH-1)*DH + 1 rows from row0 = (first output row of the tile)*SH - top,
+// the same for columns — and the KH*KW weights w[o, c]. Output (p, q) at tile position (ty, tx) then finds tap (i, j) at
 // patch[ty*SH + i*DH][tx*SW + j*DW]: every input pixel comes from global memory once per block
 // instead of once per tap. Shared memory: patch_h*patch_w + KH*KW elements.
 template <typename T>
-__global__ void conv2d_forward(const T* x, const T* w, T* y,
-                               int channels, int height, int width, int out_channels, int group_channels,
-                               int kh, int kw, int out_h, int out_w,
-                               int sh, int sw, int top, int left, int dh, int dw, int groups) {
-    const int tile_h = blockDim.y, tile_w = blockDim.x;
+__global__ void __launch_bounds__(MINICNN_TILE * MINICNN_TILE)
+conv2d_forward(const T* x, const T* w, T* y,
+               int channels, int height, int width, int out_channels, int group_channels,
+               int kh, int kw, int out_h, int out_w,
+               int sh, int sw, int top, int left, int dh, int dw, int groups) {
+    const int tile_h = min(MINICNN_TILE, out_h), tile_w = min(MINICNN_TILE, out_w);  // = blockDim.y, .x
     const int patch_h = (tile_h - 1) * sh + (kh - 1) * dh + 1;
     const int patch_w = (tile_w - 1) * sw + (kw - 1) * dw + 1;
     T* patch = shared_tiles<T>();           // row-major (patch_h, patch_w)
@@ -67,17 +84,19 @@ __global__ void conv2d_forward(const T* x, const T* w, T* y,
 // Gradient of the input: one thread per input pixel, gathering (no two threads write the same
 // pixel, so no atomics). Input row h is read by output row p through tap i exactly when
 // p*SH + i*DH - top == h, i.e. when reach = h + top - i*DH is >= 0 and divisible by SH, and then
-// p = reach / SH. grid (N*C, tiles down, tiles across) over the input; block (tile_w, tile_h).
+// p = reach / SH. grid (N*C, tiles down, tiles across) over the input; block (tile_w, tile_h),
+// tile = min(MINICNN_TILE, H or W).
 // The output rows that reach the tile's input rows h0 … h0 + tile_h - 1 are
 // p_first = floor((h0 + top - (KH-1)*DH) / SH) … floor((h0 + tile_h - 1 + top) / SH); for each
 // output channel o of the group, that grad_y patch (zero outside the output) and w[o, c] are
 // staged in shared memory. Shared memory: as sized by cuda_launch.conv_grad_input.
 template <typename T>
-__global__ void conv2d_grad_input(const T* grad_y, const T* w, T* grad_x,
-                                  int channels, int height, int width, int out_channels, int group_channels,
-                                  int kh, int kw, int out_h, int out_w,
-                                  int sh, int sw, int top, int left, int dh, int dw, int groups) {
-    const int tile_h = blockDim.y, tile_w = blockDim.x;
+__global__ void __launch_bounds__(MINICNN_TILE * MINICNN_TILE)
+conv2d_grad_input(const T* grad_y, const T* w, T* grad_x,
+                  int channels, int height, int width, int out_channels, int group_channels,
+                  int kh, int kw, int out_h, int out_w,
+                  int sh, int sw, int top, int left, int dh, int dw, int groups) {
+    const int tile_h = min(MINICNN_TILE, height), tile_w = min(MINICNN_TILE, width);  // = blockDim.y, .x
     const int n = blockIdx.x / channels, channel = blockIdx.x % channels;
     const int g = channel / group_channels, c = channel % group_channels;  // group, channel within it
     const int per_group = out_channels / groups;
@@ -122,29 +141,31 @@ __global__ void conv2d_grad_input(const T* grad_y, const T* w, T* grad_x,
         grad_x[(((long long)n * channels + channel) * height + h) * width + v] = total;
 }
 
-// Gradient of the weight: grad_w (C_out, Cg, KH, KW) += the contribution of sample n, with
+// Gradient of the weight: grad_w (C_out, Cg, KH, KW) += the contribution of samples
+// z, z + gridDim.z, … (z = blockIdx.z: a batch over the grid's limit folds onto its z blocks), with
 // grad_w zeroed beforehand:
 //     grad_w[o, c, i, j] = sum over n, p, q of
 //                          grad_y[n, o, p, q] * x[n, g*Cg + c, p*SH + i*DH - top, q*SW + j*DW - left].
-// grid (C_out*Cg, tap groups, N); a 1-D block of taps_per_block taps times `replicas` threads:
-// thread t works on tap blockIdx.y*taps_per_block + t % taps_per_block and on the pixels
-// replica, replica + replicas, … of each tile (replica = t / taps_per_block). The block walks
-// the output plane (n, o) tile by tile (tile_h x tile_w), staging the grad_y tile and the input
-// patch under it as in the forward; at the end the replicas' partial sums are added in shared
-// memory and one atomicAdd per tap merges the samples. Shared memory: tile_h*tile_w +
+// grid (C_out*Cg, tap groups, up to N); a 1-D block of taps_per_block taps times `replicas`
+// threads, min(MINICNN_WEIGHT_THREADS, taps * tile pixels) in all: thread t works on tap
+// blockIdx.y*taps_per_block + t % taps_per_block and on the pixels replica, replica + replicas, …
+// of each tile (replica = t / taps_per_block). For each of its samples n the block walks the
+// output plane (n, o) tile by tile (tile = min(MINICNN_TILE, OH or OW)), staging the grad_y tile
+// and the input patch under it as in the forward; at the end the replicas' partial sums are added
+// in shared memory and one atomicAdd per tap merges the blocks. Shared memory: tile_h*tile_w +
 // patch_h*patch_w + blockDim.x elements.
 template <typename T>
-__global__ void conv2d_grad_weight(const T* grad_y, const T* x, T* grad_w,
-                                   int channels, int height, int width, int out_channels, int group_channels,
-                                   int kh, int kw, int out_h, int out_w,
-                                   int sh, int sw, int top, int left, int dh, int dw, int groups,
-                                   int tile_h, int tile_w) {
-    const int threads = blockDim.x;
+__global__ void __launch_bounds__(MINICNN_WEIGHT_THREADS)
+conv2d_grad_weight(const T* grad_y, const T* x, T* grad_w,
+                   int channels, int height, int width, int out_channels, int group_channels,
+                   int kh, int kw, int out_h, int out_w,
+                   int sh, int sw, int top, int left, int dh, int dw, int groups, int batch) {
+    const int tile_h = min(MINICNN_TILE, out_h), tile_w = min(MINICNN_TILE, out_w);
+    const int threads = min(MINICNN_WEIGHT_THREADS, kh * kw * tile_h * tile_w);  // = blockDim.x
     const int taps_per_block = min(kh * kw, threads);
     const int replicas = threads / taps_per_block;
     const int t = threadIdx.x;
     const int o = blockIdx.x / group_channels, c = blockIdx.x % group_channels;
-    const int n = blockIdx.z;
     const int channel = (o / (out_channels / groups)) * group_channels + c;
     const int tap = blockIdx.y * taps_per_block + t % taps_per_block;
     const int replica = t / taps_per_block;
@@ -155,30 +176,32 @@ __global__ void conv2d_grad_weight(const T* grad_y, const T* x, T* grad_w,
     T* grad_tile = shared_tiles<T>();
     T* patch = grad_tile + tile_h * tile_w;
     T* partial = patch + patch_h * patch_w;
-    const T* grad_out = grad_y + ((long long)n * out_channels + o) * out_h * out_w;
-    const T* image = x + ((long long)n * channels + channel) * height * width;
 
     T total = 0;
-    for (int p0 = 0; p0 < out_h; p0 += tile_h) {
-        for (int q0 = 0; q0 < out_w; q0 += tile_w) {
-            for (int e = t; e < tile_h * tile_w; e += threads) {
-                const int p = p0 + e / tile_w, q = q0 + e % tile_w;
-                grad_tile[e] = (p < out_h && q < out_w) ? grad_out[p * out_w + q] : T(0);
-            }
-            const int row0 = p0 * sh - top, col0 = q0 * sw - left;
-            for (int e = t; e < patch_h * patch_w; e += threads) {
-                const int row = row0 + e / patch_w, col = col0 + e % patch_w;
-                const bool inside = 0 <= row && row < height && 0 <= col && col < width;
-                patch[e] = inside ? image[row * width + col] : T(0);
-            }
-            __syncthreads();
-            if (active) {
-                for (int e = replica; e < tile_h * tile_w; e += replicas) {
-                    const int tp = e / tile_w, tq = e % tile_w;  // the pixel's place in the tile
-                    total += grad_tile[e] * patch[(tp * sh + i * dh) * patch_w + tq * sw + j * dw];
+    for (int n = blockIdx.z; n < batch; n += gridDim.z) {
+        const T* grad_out = grad_y + ((long long)n * out_channels + o) * out_h * out_w;
+        const T* image = x + ((long long)n * channels + channel) * height * width;
+        for (int p0 = 0; p0 < out_h; p0 += tile_h) {
+            for (int q0 = 0; q0 < out_w; q0 += tile_w) {
+                for (int e = t; e < tile_h * tile_w; e += threads) {
+                    const int p = p0 + e / tile_w, q = q0 + e % tile_w;
+                    grad_tile[e] = (p < out_h && q < out_w) ? grad_out[p * out_w + q] : T(0);
                 }
+                const int row0 = p0 * sh - top, col0 = q0 * sw - left;
+                for (int e = t; e < patch_h * patch_w; e += threads) {
+                    const int row = row0 + e / patch_w, col = col0 + e % patch_w;
+                    const bool inside = 0 <= row && row < height && 0 <= col && col < width;
+                    patch[e] = inside ? image[row * width + col] : T(0);
+                }
+                __syncthreads();
+                if (active) {
+                    for (int e = replica; e < tile_h * tile_w; e += replicas) {
+                        const int tp = e / tile_w, tq = e % tile_w;  // the pixel's place in the tile
+                        total += grad_tile[e] * patch[(tp * sh + i * dh) * patch_w + tq * sw + j * dw];
+                    }
+                }
+                __syncthreads();
             }
-            __syncthreads();
         }
     }
     partial[t] = total;
@@ -196,6 +219,6 @@ __global__ void conv2d_grad_weight(const T* grad_y, const T* x, T* grad_w,
 #define MINICNN_INSTANTIATE(T)                                                                     \
     template __global__ void conv2d_forward<T>(const T*, const T*, T*, MINICNN_CONV_SIZES);         \
     template __global__ void conv2d_grad_input<T>(const T*, const T*, T*, MINICNN_CONV_SIZES);      \
-    template __global__ void conv2d_grad_weight<T>(const T*, const T*, T*, MINICNN_CONV_SIZES, int, int);
+    template __global__ void conv2d_grad_weight<T>(const T*, const T*, T*, MINICNN_CONV_SIZES, int);
 MINICNN_INSTANTIATE(float)
 MINICNN_INSTANTIATE(double)

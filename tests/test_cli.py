@@ -19,22 +19,8 @@ import pytest
 
 import minicnn
 from minicnn import cli
-from helpers.cli import MINICNN_SCRIPT, QUICK, run_cli, synthetic_digits, write_idx
+from helpers.cli import MINICNN_SCRIPT, QUICK, TEST_SIZE, TRAIN_SIZE, run_cli, synthetic_digits
 from parity import RNG, generator_for
-
-TRAIN_SIZE, TEST_SIZE = 600, 200
-@pytest.fixture(scope="module")
-def data_root(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("mnist")
-    raw = root / "MNIST" / "raw"
-    raw.mkdir(parents=True)
-    rng = generator_for("test_cli.py::data_root")  # module-scoped: seeded apart from the tests
-    for prefix, size in (("train", TRAIN_SIZE), ("t10k", TEST_SIZE)):
-        labels = rng.integers(0, 10, size)
-        write_idx(raw / f"{prefix}-images-idx3-ubyte", synthetic_digits(labels, rng))
-        write_idx(raw / f"{prefix}-labels-idx1-ubyte", labels)
-    return root
-
 
 @pytest.fixture(scope="module")
 def two_epoch_run(data_root, tmp_path_factory) -> Path:

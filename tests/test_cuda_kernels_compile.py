@@ -1,5 +1,6 @@
 """Every kernels/*.cu compiles with nvcc for sm_80 (A100) and sm_90 (H100), warnings as errors, and
-defines, for float and double, every kernel the CuPy backend asks NVRTC for.
+defines, for float and double, every kernel the CuPy backend asks NVRTC for; the tiled conv for
+each tile setting the tests launch it with (:data:`TILE_SETTINGS`).
 
 Needs only nvcc (on PATH or in /usr/local/cuda/bin), not a GPU; skipped with that reason where
 there is none.
@@ -13,11 +14,23 @@ from pathlib import Path
 
 import pytest
 
-from minicnn.tuned.gpu.sources import C_TYPES, SOURCES, kernel_directory
+from minicnn.tuned.gpu import launch as cuda_launch
+from minicnn.tuned.gpu.sources import C_TYPES, SOURCES, TILED_SOURCES, compile_definitions, kernel_directory
+from helpers.launches import TILE_IDS, TILE_SETTINGS
 
 KERNELS = kernel_directory()
 NVCC = shutil.which("nvcc") or next((str(p) for p in Path("/usr/local").glob("cuda*/bin/nvcc")), None)
 ARCHITECTURES = ["sm_80", "sm_90"]
+
+# (TILE, WEIGHT_THREADS) of cuda_launch: the defaults, and small ones under which the GPU tests
+# (tests/test_cupy.py) reach the second and later tiles and tap groups on small shapes.
+
+
+def _builds():
+    """(source, tile setting): every file once, the tiled ones once per tile setting."""
+    for source in sorted(SOURCES):
+        for tiles, name in zip(TILE_SETTINGS, TILE_IDS) if source in TILED_SOURCES else [(TILE_SETTINGS[0], "")]:
+            yield pytest.param(source, tiles, id=f"{source}-{name}" if name else source)
 
 pytestmark = pytest.mark.skipif(NVCC is None, reason="nvcc not found (on PATH or in /usr/local/cuda*/bin)")
 
@@ -32,10 +45,10 @@ def test_every_source_file_is_known_to_the_backend():
 
 
 @pytest.mark.parametrize("architecture", ARCHITECTURES)
-@pytest.mark.parametrize("source", sorted(SOURCES))
-def test_compiles_with_nvcc(source, architecture, tmp_path):
+@pytest.mark.parametrize("source, tiles", list(_builds()))
+def test_compiles_with_nvcc(source, tiles, architecture, tmp_path):
     cubin = tmp_path / f"{source}.{architecture}.cubin"
-    command = [NVCC, f"-arch={architecture}", "-cubin", "-Werror", "all-warnings",
+    command = [NVCC, f"-arch={architecture}", "-cubin", "-Werror", "all-warnings", *compile_definitions(source, *tiles),
                "-I", str(KERNELS), "-o", str(cubin), str(KERNELS / source)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, f"{' '.join(command)}\n{result.stdout}{result.stderr}"
@@ -47,5 +60,13 @@ def test_compiles_with_nvcc(source, architecture, tmp_path):
 
 @pytest.mark.parametrize("source", sorted(SOURCES))
 def test_declares_exactly_the_kernels_the_backend_launches(source):
-    declared = re.findall(r"__global__ void (\w+)\(", (KERNELS / source).read_text())
+    declared = re.findall(r"__global__ void (?:__launch_bounds__\([^)]*\)\s*)?(\w+)\(", (KERNELS / source).read_text())
     assert sorted(declared) == sorted(SOURCES[source])
+
+
+@pytest.mark.parametrize("tiles", [(0, 256), (16, 2048), (33, 256)], ids=["empty-tile", "too-many-threads", "tile-over-1024-threads"])
+def test_impossible_tile_constants_are_refused_at_compile_time(tiles, tmp_path):
+    command = [NVCC, "-arch=sm_80", "-cubin", *compile_definitions("direct_conv.cu", *tiles), "-I", str(KERNELS),
+               "-o", str(tmp_path / "refused.cubin"), str(KERNELS / "direct_conv.cu")]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0 and "at most 1024 threads" in result.stdout + result.stderr

@@ -23,7 +23,7 @@ from ..autograd import Function
 from ..backends import array_module
 from ..ops.activation import stable_log_softmax, stable_sigmoid
 from ..ops.broadcast import sum_to_shape
-from ..tensor import Tensor
+from ..tensor import Tensor, where
 from ..tensor.arguments import cast
 
 __all__ = [
@@ -61,11 +61,14 @@ def _reduce(loss: Tensor, reduction: str, divisor=None) -> Tensor:
         return loss.sum()
     if divisor is None:
         return loss.mean()
-    if divisor == 0:
-        # Every target ignored: the mean of nothing is NaN, and (as in torch) the gradient is zero,
-        # not 0/0: no sample contributes, so the loss does not depend on the input.
-        return loss.sum() + float("nan")
-    return loss.sum() / divisor
+    # divisor == 0 means every target was ignored: the mean of nothing is NaN, and (as in torch)
+    # the gradient is zero, not 0/0: no sample contributes, so the loss does not depend on the input.
+    if not isinstance(divisor, Tensor):  # a count known on the host
+        return loss.sum() + float("nan") if divisor == 0 else loss.sum() / divisor
+    # A 0-d tensor on the loss's device (a sum of weights): deciding on the host would wait for
+    # the GPU at every loss, so both cases are computed there, with where.
+    empty = divisor == 0
+    return loss.sum() / where(empty, 1, divisor) + where(empty, float("nan"), 0.0)
 
 
 # --------------------------------------------------------------------------- classification
@@ -156,27 +159,44 @@ def _check_class_target(op: str, input: Tensor, target: Tensor) -> None:
 def _class_index_distribution(
     op: str, input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int, smoothing: float
 ):
-    """q (N, C, *) for class-index targets (N, *), and the weighted mean's divisor Σ w[t] over kept t."""
+    """q (N, C, *) for class-index targets (N, *), and the weighted mean's divisor Σ w[t] over kept
+    t as a 0-d tensor on the input's device.
+
+    Out-of-range targets: on the CPU an IndexError names the first one. On the GPU, checking
+    would copy the flag to the host and wait for the GPU at every loss (what torch does instead,
+    a device-side assert, would leave the CUDA context unusable), so there they make their
+    sample's weight NaN: the loss and every gradient come out NaN, visibly, and nothing waits.
+    """
     _check_class_target(op, input, target)
     t = target.array
     xp = array_module(t)
     n_classes = input.shape[1]
     kept = t != ignore_index
     out_of_range = kept & ((t < 0) | (t >= n_classes))
+    if isinstance(t, np.ndarray):
+        _raise_on_host_if_out_of_range(op, np.asarray(t), np.asarray(out_of_range), n_classes, ignore_index)
+    # Any valid index where ignored or out of range: those rows are zeroed by `kept` or made NaN.
+    safe = xp.where(kept & ~out_of_range, t, 0)
+    w = xp.ones(n_classes, dtype=input.dtype) if weight is None else weight.array
+    # (N, *): the weight of each sample's class, 0 where ignored, NaN where out of range.
+    target_weight = xp.where(out_of_range, w.dtype.type(np.nan), w[safe] * kept)
+    onehot = xp.expand_dims(safe, 1) == xp.arange(n_classes).reshape(_class_shape(input))
+    q = onehot * xp.expand_dims((1 - smoothing) * target_weight, 1)
+    if smoothing:
+        q = q + (smoothing / n_classes) * w.reshape(_class_shape(input)) * xp.expand_dims(kept, 1)
+    return q, Tensor(target_weight.sum())
+
+
+def _raise_on_host_if_out_of_range(op: str, t: np.ndarray, out_of_range: np.ndarray, n_classes: int,
+                                   ignore_index: int) -> None:
+    """The clear error for CPU targets; base-class NumPy arrays, so that reading them here is never
+    mistaken for a host round trip by the tests that catch those (tests/test_host_sync.py)."""
     if out_of_range.any():
         bad = int(t[out_of_range].reshape(-1)[0])
         raise IndexError(
             f"{op}: Target {bad} is out of bounds. Expected class indices in [0, {n_classes - 1}] "
             f"(input has {n_classes} classes) or ignore_index={ignore_index}."
         )
-    safe = xp.where(kept, t, 0)  # any valid index: rows of ignored targets are zeroed by `kept`
-    w = xp.ones(n_classes, dtype=input.dtype) if weight is None else weight.array
-    target_weight = w[safe] * kept  # (N, *): the weight of each sample's class, 0 where ignored
-    onehot = xp.expand_dims(safe, 1) == xp.arange(n_classes).reshape(_class_shape(input))
-    q = onehot * xp.expand_dims((1 - smoothing) * target_weight, 1)
-    if smoothing:
-        q = q + (smoothing / n_classes) * w.reshape(_class_shape(input)) * xp.expand_dims(kept, 1)
-    return q, float(target_weight.sum())
 
 
 def _probability_distribution(input: Tensor, target: Tensor, weight: Tensor | None, smoothing: float):

@@ -89,7 +89,13 @@ class Pow(Function):
         with np.errstate(divide="ignore", invalid="ignore"):
             if n[0]:
                 # b a^(b-1), which torch defines as 0 where b == 0 (even at a == 0: a^-1 = inf).
-                ga = sum_to_shape(xp.where(b == 0, 0, g * b * a ** (b - 1)), _shape(a))
+                # A number exponent (x ** 2) is decided here: cupy.where takes no Python bool.
+                slope = g * b * a ** (b - 1)
+                if np.isscalar(b):
+                    slope = xp.zeros_like(slope) if b == 0 else slope
+                else:
+                    slope = xp.where(b == 0, 0, slope)
+                ga = sum_to_shape(slope, _shape(a))
             if n[1]:
                 # a^b log(a), which torch defines as 0 where a == 0 and b >= 0 (log 0 = -inf).
                 gb = sum_to_shape(xp.where((a == 0) & (b >= 0), 0, g * out * xp.log(a)), _shape(b))

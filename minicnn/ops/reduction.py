@@ -83,10 +83,11 @@ class MaxMin(Function):
             return g
         shape, dim, index = ctx.info
         xp = array_module(g)
-        grad = xp.zeros(shape, dtype=g.dtype)
-        # index kept the reduced axis (size 1); give g the same shape so the two line up.
-        xp.put_along_axis(grad, index, g.reshape(index.shape), axis=dim)
-        return grad
+        # index kept the reduced axis (size 1): comparing it with every position along that axis
+        # marks the reported elements (a one-hot along dim), which receive g. Plain broadcasting,
+        # no put_along_axis: CuPy has that only from version 14.
+        positions = xp.arange(shape[dim]).reshape((-1,) + (1,) * (len(shape) - dim - 1))
+        return xp.where(positions == index, g.reshape(index.shape), g.dtype.type(0))
 
 
 class MaxMinAll(Function):

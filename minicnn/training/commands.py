@@ -165,9 +165,11 @@ def run_train(args: argparse.Namespace) -> int:
     trainer = Trainer(config, options, resume_from=checkpoint)
     what = (f"resuming {config.model} after epoch {checkpoint.epoch} of {config.epochs}"
             if checkpoint else f"training {config.model} for {config.epochs} epochs")
+    # The backend that computes on the model's device (the default, or that device's reference one).
+    backend = backends.select_backend("train", next(trainer.model.parameters()).array)
     print(f"{what}: {len(trainer.loaders.train.dataset)} training images, validation on the "
           f"{trainer.loaders.val_name} set ({len(trainer.loaders.val.dataset)} images), "
-          f"backend {backends.get_backend()}, conv2d {conv.get_default_algorithm()}, "
+          f"backend {backend}, conv2d {conv.get_default_algorithm()}, "
           f"writing to {out}; {malloc}", flush=True)
     result = trainer.fit()
     for note in result.notes:

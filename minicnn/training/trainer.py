@@ -25,11 +25,11 @@ from ..random import manual_seed
 from ..autograd import no_grad
 from ..creation import from_numpy
 from ..models import get_model
-from ..tensor import Tensor
-from ..utils.data import DataLoader
+from ..tensor import Tensor, cat
+from ..utils.data import DataLoader, TensorDataset
 from .checkpoint import Checkpoint, save_checkpoint
 from .config import RunOptions, TrainConfig
-from .data import build_loaders
+from .data import MnistLoaders, build_loaders
 from .metrics import MetricsHistory, RunningScore, confusion_matrix
 from .plots import plot_confusion, plot_curves
 from .progress import EpochProgress
@@ -55,43 +55,89 @@ def to_host(tensor: Tensor) -> np.ndarray:
     return tensor.detach().to("cpu").numpy()
 
 
+class EpochTally:
+    """The loss and correct-prediction sums of a pass, kept on the model's device.
+
+    On the GPU, reading a batch's loss on the host (``.item()``) waits for the batch's work to
+    finish, so the next batch cannot be queued behind it. The sums stay device scalars instead,
+    and are read once, by :meth:`score`, at the end of the pass. ``loss`` and ``accuracy`` read
+    them too (each read waits for the GPU): the progress display reads them only when it shows
+    them.
+    """
+
+    def __init__(self):
+        self.loss_sum = self.correct = None  # 0-d arrays after the first batch
+        self.count = 0
+
+    def add(self, mean_loss: Tensor, logits: Tensor, labels: Tensor) -> None:
+        """One batch: its mean loss (0-d), logits (N, C) and labels (N,)."""
+        batch_loss = mean_loss.detach().array.astype(np.float64) * len(labels)  # a pass sums hundreds
+        batch_correct = (logits.detach().argmax(dim=1) == labels).sum().array
+        if self.count == 0:
+            self.loss_sum, self.correct = batch_loss, batch_correct
+        else:
+            self.loss_sum, self.correct = self.loss_sum + batch_loss, self.correct + batch_correct
+        self.count += len(labels)
+
+    def score(self) -> RunningScore:
+        """The sums, read on the host (the one wait for the GPU per pass)."""
+        if self.count == 0:
+            return RunningScore()
+        return RunningScore(float(self.loss_sum), int(self.correct), self.count)
+
+    @property
+    def loss(self) -> float:
+        return self.score().loss
+
+    @property
+    def accuracy(self) -> float:
+        return self.score().accuracy
+
+
 def train_one_epoch(model: nn.Module, loader: DataLoader, loss_fn: nn.Module, optimizer,
                     device: str, progress: EpochProgress) -> RunningScore:
     """One pass over ``loader``: forward, loss, backward, step per batch of (N, 1, 28, 28)."""
     model.train()
-    score = RunningScore()
+    tally = EpochTally()
     for images, labels in loader:
-        images, labels = images.to(device), labels.to(device)
+        images, labels = images.to(device), labels.to(device)  # no-ops for a data set already there
         logits = model(images)                       # (N, 10)
         loss = loss_fn(logits, labels)               # mean over the batch
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        correct = int((logits.argmax(dim=1) == labels).sum().item())
-        score.add(loss.item(), correct, len(labels))
-        progress.update(len(labels), score)
+        tally.add(loss, logits, labels)
+        progress.update(len(labels), tally)
     progress.close()
-    return score
+    return tally.score()
 
 
 def evaluate(model: nn.Module, loader: DataLoader, loss_fn: nn.Module, device: str) -> Evaluation:
     """Loss, accuracy and predictions over ``loader`` in eval mode (BN running stats, no dropout).
 
-    Runs under no_grad: no graph is recorded, so activations are freed batch by batch.
+    Runs under no_grad: no graph is recorded, so activations are freed batch by batch. The
+    predictions and targets stay on the device until the end of the pass, then come back at once.
     """
     model.eval()
-    score = RunningScore()
+    tally = EpochTally()
     predictions, targets = [], []
     with no_grad():
         for images, labels in loader:
             images, labels = images.to(device), labels.to(device)
             logits = model(images)
-            predicted = logits.argmax(dim=1)
-            score.add(loss_fn(logits, labels).item(), int((predicted == labels).sum().item()),
-                      len(labels))
-            predictions.append(to_host(predicted))
-            targets.append(to_host(labels))
-    return Evaluation(score, np.concatenate(predictions), np.concatenate(targets))
+            tally.add(loss_fn(logits, labels), logits, labels)
+            predictions.append(logits.argmax(dim=1))
+            targets.append(labels)
+    return Evaluation(tally.score(), to_host(cat(predictions)), to_host(cat(targets)))
+
+
+def move_data_to_device(loaders: MnistLoaders, device: str) -> None:
+    """Put the in-memory data sets (normalised once, see data.normalised_dataset) on ``device``
+    once, so that each batch is gathered there instead of copied from the host. Augmented
+    training data is transformed per sample on the host, so its batches still travel."""
+    for loader in (loaders.train, loaders.val):
+        if isinstance(loader.dataset, TensorDataset):
+            loader.dataset.tensors = tuple(t.to(device) for t in loader.dataset.tensors)
 
 
 def predict_probabilities(model: nn.Module, images: np.ndarray, device: str) -> np.ndarray:
@@ -126,6 +172,7 @@ class Trainer:
         manual_seed(config.seed)
         self.model = get_model(config.model).to(options.device)
         self.loaders = build_loaders(config, options.data)
+        move_data_to_device(self.loaders, options.device)
         self.optimizer = build_optimizer(config, self.model.parameters())
         self.scheduler = build_scheduler(config, self.optimizer)
         self.loss_fn = nn.CrossEntropyLoss()

@@ -42,6 +42,7 @@ def run_cli(*args, extra_env: dict[str, str] | None = None) -> subprocess.Comple
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+TRAIN_SIZE, TEST_SIZE = 600, 200  # images in the synthetic MNIST (tests/conftest.py's data_root)
 # A small, fast recipe; "step" (not cosine) so that a run can be resumed with more epochs.
 QUICK = ["--batch-size", "32", "--scheduler", "step", "--step-size", "1",
          "--gamma", "0.5", "--lr", "0.003", "--seed", "7"]

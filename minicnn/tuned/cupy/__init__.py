@@ -1,8 +1,9 @@
 """The "cupy" backend: CuPy arrays, kernels written in CUDA C in ``kernels/*.cu``, GEMMs in cuBLAS.
 
 Each ``.cu`` file holds one algorithm's kernels as templates over the element type; CuPy
-compiles a file with NVRTC on first use (``cupy.RawModule``, cached on disk by CuPy) and we
-ask for the float and double instantiations by name ("conv2d_forward<float>", …). Kernels are
+compiles a file with NVRTC on first use (``cupy.RawModule``, cached on disk by CuPy) — the
+tiled conv with the tile constants of :func:`.cuda_launch.tile_constants` as ``-D`` macros —
+and we ask for the float and double instantiations by name ("conv2d_forward<float>", …). Kernels are
 launched on CuPy's current stream, so a training step queues its work on the GPU without ever
 waiting for it; nothing here copies to the host.
 
@@ -16,15 +17,14 @@ import functools
 import re
 
 import cupy
-import numpy as np
 
 from ...backends.registry import register
 from ...geometry import ConvGeometry
-from ..arguments import conv_arguments
+from ..arguments import c_argument, conv_arguments
 from ..gpu import launch as cuda_launch
 from ..gpu.launch import Launch
 from ..gpu.ops import GpuAvgPool, GpuKernels, GpuMaxPool, TiledDirectConv
-from ..gpu.sources import C_TYPES, SOURCES, kernel_directory
+from ..gpu.sources import C_TYPES, SOURCES, compile_definitions, kernel_directory
 from ..numpy.im2col import Im2colGemm
 
 BACKEND = "cupy"
@@ -47,20 +47,23 @@ def _code(source: str) -> str:
 
 
 @functools.lru_cache(maxsize=None)
-def _module(source: str) -> cupy.RawModule:
-    """One .cu file compiled by NVRTC, with its float and double instantiations."""
+def _module(source: str, tile_constants: tuple[int, int]) -> cupy.RawModule:
+    """One .cu file compiled by NVRTC, with its float and double instantiations, for the tile
+    constants (:func:`.cuda_launch.tile_constants`) of the launches it will get."""
     names = [f"{kernel}<{ctype}>" for kernel in SOURCES[source] for ctype in C_TYPES.values()]
-    return cupy.RawModule(code=_code(source), name_expressions=names)
+    return cupy.RawModule(code=_code(source), options=compile_definitions(source, *tile_constants),
+                          name_expressions=names)
 
 
-def _c_argument(value):
-    """Python ints become C ``int`` (every size argument of the kernels); arrays pass as pointers."""
-    return np.int32(value) if isinstance(value, int) else value
+@functools.lru_cache(maxsize=None)
+def _kernel(name: str, dtype_name: str, tile_constants: tuple[int, int]) -> cupy.RawKernel:
+    """``name<float>`` or ``name<double>``, looked up once rather than at every launch."""
+    return _module(_SOURCE_OF[name], tile_constants).get_function(f"{name}<{C_TYPES[dtype_name]}>")
 
 
 def _launch(name: str, dtype, launch: Launch, *arguments) -> None:
-    kernel = _module(_SOURCE_OF[name]).get_function(f"{name}<{C_TYPES[dtype.name]}>")
-    kernel(launch.grid, launch.block, tuple(_c_argument(a) for a in arguments),
+    kernel = _kernel(name, dtype.name, cuda_launch.tile_constants())
+    kernel(launch.grid, launch.block, tuple(c_argument(a) for a in arguments),
            shared_mem=launch.shared_bytes(dtype.itemsize))
 
 

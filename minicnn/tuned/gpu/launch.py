@@ -9,8 +9,13 @@ Tiled direct conv (one thread per output pixel, or per input pixel for grad inpu
 is a tile of up to TILE x TILE pixels of one plane, and stages in shared memory the part of
 the other operand its pixels read, plus the plane's KH x KW weights.
 
-Tunables are module constants, read at each launch, so tests can shrink them to exercise many
-tiles on tiny shapes.
+The tile side and the grad-weight block size are compile-time constants of the kernels (the
+``-D`` macros MINICNN_TILE and MINICNN_WEIGHT_THREADS of ``kernels/direct_conv.cu``, closure
+constants of the Numba twins), so that the compiler sizes registers for the block
+(``__launch_bounds__``) and the index arithmetic has constants to fold. A kernel derives its
+tile from them exactly as :func:`_tile` does here, so both sides must use the same values:
+:func:`tile_constants` is what the backends compile with, read at each launch from the module
+constants below — which tests shrink to exercise many tiles and tap groups on tiny shapes.
 """
 from __future__ import annotations
 
@@ -23,6 +28,12 @@ TILE = 16  # side of a direct-conv tile: up to 16 x 16 = 256 threads per block
 WEIGHT_THREADS = 256  # threads per block of the grad-weight kernel
 ELEMENTWISE_THREADS = 256  # threads per block of the one-thread-per-element kernels
 SHARED_MEMORY_LIMIT = 48 * 1024  # bytes of shared memory every block may use without opting in
+MAX_GRID_YZ = 65535  # CUDA's limit on the y and z dimensions of a grid
+
+
+def tile_constants() -> tuple[int, int]:
+    """(TILE, WEIGHT_THREADS) as the tiled kernels must be compiled for the launches made now."""
+    return TILE, WEIGHT_THREADS
 
 
 @dataclass(frozen=True)
@@ -80,14 +91,13 @@ def conv_grad_input(batch: int, channels: int, geom: ConvGeometry) -> Launch:
     return Launch(grid, (tile_w, tile_h, 1), patch_h * patch_w + kh * kw)
 
 
-def conv_grad_weight(
-    batch: int, out_channels: int, group_channels: int, geom: ConvGeometry
-) -> tuple[Launch, tuple[int, int]]:
-    """Block = (weight plane (o, c), group of taps, sample n); returns the launch and the output tile.
+def conv_grad_weight(batch: int, out_channels: int, group_channels: int, geom: ConvGeometry) -> Launch:
+    """Block = (weight plane (o, c), group of taps, samples z, z + grid z, …).
 
     The block's threads are ``taps_per_block`` taps times ``replicas`` copies that split the
-    tile's pixels between them; no more threads than taps times tile pixels. Shared = grad_y
-    tile + input patch + one partial sum per thread.
+    tile's pixels between them; no more threads than taps times tile pixels. Samples past
+    :data:`MAX_GRID_YZ` are folded onto the grid's z blocks, which loop over them, so any batch
+    launches. Shared = grad_y tile + input patch + one partial sum per thread.
     """
     (kh, kw), (sh, sw), (dh, dw) = geom.kernel_size, geom.stride, geom.dilation
     tile_h, tile_w = _tile(geom.output_size)
@@ -95,8 +105,8 @@ def conv_grad_weight(
     threads = min(WEIGHT_THREADS, taps * tile_h * tile_w)
     taps_per_block = min(taps, threads)
     patch = _patch_side(tile_h, kh, sh, dh) * _patch_side(tile_w, kw, sw, dw)
-    grid = (out_channels * group_channels, math.ceil(taps / taps_per_block), batch)
-    return Launch(grid, (threads, 1, 1), tile_h * tile_w + patch + threads), (tile_h, tile_w)
+    grid = (out_channels * group_channels, math.ceil(taps / taps_per_block), min(batch, MAX_GRID_YZ))
+    return Launch(grid, (threads, 1, 1), tile_h * tile_w + patch + threads)
 
 
 def elementwise(count: int) -> Launch:

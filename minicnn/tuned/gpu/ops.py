@@ -89,12 +89,12 @@ class TiledDirectConv:
         return grad_x
 
     def _grad_weight(self, grad_y, x, w, geom: ConvGeometry):
-        launch, tile = cuda_launch.conv_grad_weight(x.shape[0], w.shape[0], w.shape[1], geom)
+        launch = cuda_launch.conv_grad_weight(x.shape[0], w.shape[0], w.shape[1], geom)
         if not launch.fits(x.dtype.itemsize):
             return generic_direct.backward(grad_y, x, w, geom, False, True)[1]
         grad_w = array_module(w).zeros(w.shape, dtype=w.dtype)  # the samples are added atomically
         self.kernels.launch("conv2d_grad_weight", x.dtype, launch, grad_y, x, grad_w,
-                            *conv_sizes(x.shape, w.shape, geom), *conv_arguments(geom), *tile)
+                            *conv_sizes(x.shape, w.shape, geom), *conv_arguments(geom), x.shape[0])
         return grad_w
 
 

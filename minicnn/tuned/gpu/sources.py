@@ -18,6 +18,17 @@ SOURCES = {
 # The element types every kernel is instantiated for: NumPy dtype name -> C type.
 C_TYPES = {"float32": "float", "float64": "double"}
 
+# The files whose kernels take the tile constants as macros (see cuda_launch.tile_constants).
+TILED_SOURCES = ("direct_conv.cu",)
+
+
+def compile_definitions(source: str, tile: int, weight_threads: int) -> tuple[str, ...]:
+    """The ``-D`` options (NVRTC's and nvcc's) that compile ``source`` for tiles of up to
+    ``tile`` x ``tile`` pixels and grad-weight blocks of up to ``weight_threads`` threads."""
+    if source not in TILED_SOURCES:
+        return ()
+    return (f"-DMINICNN_TILE={tile}", f"-DMINICNN_WEIGHT_THREADS={weight_threads}")
+
 
 def kernel_directory() -> Path:
     """``minicnn/kernels``: in a checkout a link to the top-level ``kernels/``, in a wheel a copy."""

@@ -15,7 +15,9 @@ the CUDA C kernels, which only get pointers (:mod:`minicnn.tuned.gpu.ops` builds
     pooling: (in, …, out, N, C, H, W, OH, OW, KH, KW, SH, SW, PH, PW[, DH, DW])
 
 The conv kernels stage tiles in dynamic shared memory, whose element type must be known when
-compiling, so they are built once per dtype by :func:`conv_kernels`. The pooling kernels need
+compiling, and take the tile side and the grad-weight block size as compile-time constants
+(the twins of direct_conv.cu's MINICNN_TILE and MINICNN_WEIGHT_THREADS macros), so they are
+built once per (dtype, tile, weight threads) by :func:`conv_kernels`. The pooling kernels need
 no shared memory and are compiled per argument types by Numba as usual.
 """
 from __future__ import annotations
@@ -53,8 +55,11 @@ def window_reads_input(start, taps, dilation, size):
 
 # ---------------------------------------------------------------------------- tiled direct conv
 @functools.lru_cache(maxsize=None)
-def conv_kernels(dtype: np.dtype) -> SimpleNamespace:
-    """The three direct-conv kernels for float32 or float64 arrays (compiled on first launch)."""
+def conv_kernels(dtype: np.dtype, tile: int, weight_threads: int) -> SimpleNamespace:
+    """The three direct-conv kernels for float32 or float64 arrays, with tiles of up to
+    ``tile`` x ``tile`` pixels and grad-weight blocks of up to ``weight_threads`` threads
+    (compiled on first launch; the launches of :mod:`.cuda_launch` must use the same values).
+    """
     real = numba.from_dtype(dtype)  # element type of the shared-memory tiles
     zero = dtype.type(0)  # accumulators start in the array's own precision
 
@@ -63,15 +68,15 @@ def conv_kernels(dtype: np.dtype) -> SimpleNamespace:
                 sh, sw, top, left, dh, dw, groups):
         """y (N, C_out, OH, OW) from x (N, C, H, W) and w (C_out, Cg, KH, KW).
 
-        grid (N*C_out, tiles down, tiles across); block (tile_w, tile_h): one thread per output
-        pixel of plane (n, o). Per input channel c of o's group, the block stages in shared memory
-        the input patch its tile reads — rows row0 … row0 + patch_h - 1 with
-        row0 = (first output row)*SH - top and patch_h = (tile_h-1)*SH + (KH-1)*DH + 1 — and
-        the KH*KW weights w[o, c]; then output (p, q) = tile position (ty, tx) reads tap (i, j)
+        grid (N*C_out, tiles down, tiles across); block (tile_w, tile_h), a tile of up to
+        ``tile`` x ``tile`` pixels: one thread per output pixel of plane (n, o). Per input
+        channel c of o's group, the block stages in shared memory the input patch its tile
+        reads — rows row0 … row0 + patch_h - 1 with row0 = (first output row)*SH - top and
+        patch_h = (tile_h-1)*SH + (KH-1)*DH + 1 — and the KH*KW weights w[o, c]; then output (p, q) = tile position (ty, tx) reads tap (i, j)
         at patch[ty*SH + i*DH, tx*SW + j*DW]. Each input pixel is fetched from global memory
         once per block instead of once per tap.
         """
-        tile_h, tile_w = cuda.blockDim.y, cuda.blockDim.x
+        tile_h, tile_w = min(tile, out_h), min(tile, out_w)  # = the block's shape
         patch_h = (tile_h - 1) * sh + (kh - 1) * dh + 1
         patch_w = (tile_w - 1) * sw + (kw - 1) * dw + 1
         shared = cuda.shared.array(0, dtype=real)
@@ -118,7 +123,7 @@ def conv_kernels(dtype: np.dtype) -> SimpleNamespace:
         p_first = floor((h0 + top - (KH-1)*DH) / SH) … floor((h0 + tile_h - 1 + top) / SH);
         that grad_y patch (zero outside the output) and w[o, c] are staged per output channel o.
         """
-        tile_h, tile_w = cuda.blockDim.y, cuda.blockDim.x
+        tile_h, tile_w = min(tile, height), min(tile, width)  # = the block's shape
         n, channel = cuda.blockIdx.x // channels, cuda.blockIdx.x % channels
         g, c = channel // group_channels, channel % group_channels  # group, channel within it
         per_group = out_channels // groups
@@ -161,24 +166,24 @@ def conv_kernels(dtype: np.dtype) -> SimpleNamespace:
 
     @cuda.jit
     def conv2d_grad_weight(grad_y, x, grad_w, channels, height, width, out_channels, group_channels, kh, kw,
-                    out_h, out_w, sh, sw, top, left, dh, dw, groups, tile_h, tile_w):
-        """grad_w (C_out, Cg, KH, KW) += the contribution of sample n; grad_w starts at zero.
+                    out_h, out_w, sh, sw, top, left, dh, dw, groups, batch):
+        """grad_w (C_out, Cg, KH, KW) += the contribution of samples z, z + grid z, …; grad_w starts at zero.
 
         grad_w[o, c, i, j] = sum over n, p, q of grad_y[n, o, p, q] * x[n, g*Cg + c,
-        p*SH + i*DH - top, q*SW + j*DW - left]. grid (C_out*Cg, tap groups, N); a 1-D block of
-        taps_per_block taps times ``replicas`` threads: thread t works on tap
-        blockIdx.y*taps_per_block + t % taps_per_block and on the pixels
-        replica, replica + replicas, … of each tile (replica = t // taps_per_block). The block
-        walks the output plane (n, o) tile by tile, staging the grad_y tile and the input patch
-        under it (as in the forward); at the end the replicas' partial sums are added in shared
-        memory and one atomic add per tap merges the samples.
+        p*SH + i*DH - top, q*SW + j*DW - left]. grid (C_out*Cg, tap groups, up to N); a 1-D block
+        of taps_per_block taps times ``replicas`` threads (up to ``weight_threads``): thread t
+        works on tap blockIdx.y*taps_per_block + t % taps_per_block and on the pixels
+        replica, replica + replicas, … of each tile (replica = t // taps_per_block). For each of
+        its samples n the block walks the output plane (n, o) tile by tile, staging the grad_y
+        tile and the input patch under it (as in the forward); at the end the replicas' partial
+        sums are added in shared memory and one atomic add per tap merges the blocks' samples.
         """
-        threads = cuda.blockDim.x
+        tile_h, tile_w = min(tile, out_h), min(tile, out_w)
+        threads = min(weight_threads, kh * kw * tile_h * tile_w)  # = the block's size
         taps_per_block = min(kh * kw, threads)
         replicas = threads // taps_per_block
         t = cuda.threadIdx.x
         o, c = cuda.blockIdx.x // group_channels, cuda.blockIdx.x % group_channels
-        n = cuda.blockIdx.z
         channel = (o // (out_channels // groups)) * group_channels + c
         tap = cuda.blockIdx.y * taps_per_block + t % taps_per_block
         replica = t // taps_per_block
@@ -192,22 +197,23 @@ def conv_kernels(dtype: np.dtype) -> SimpleNamespace:
         partial = shared[tile_h * tile_w + patch_h * patch_w : tile_h * tile_w + patch_h * patch_w + threads]
 
         total = zero
-        for p0 in range(0, out_h, tile_h):
-            for q0 in range(0, out_w, tile_w):
-                for e in range(t, tile_h * tile_w, threads):
-                    p, q = p0 + e // tile_w, q0 + e % tile_w
-                    grad_tile[e] = grad_y[n, o, p, q] if p < out_h and q < out_w else zero
-                row0, col0 = p0 * sh - top, q0 * sw - left
-                for e in range(t, patch_h * patch_w, threads):
-                    row, col = row0 + e // patch_w, col0 + e % patch_w
-                    inside = 0 <= row < height and 0 <= col < width
-                    patch[e] = x[n, channel, row, col] if inside else zero
-                cuda.syncthreads()
-                if active:
-                    for e in range(replica, tile_h * tile_w, replicas):
-                        tp, tq = e // tile_w, e % tile_w  # the pixel's place in the tile
-                        total += grad_tile[e] * patch[(tp * sh + i * dh) * patch_w + tq * sw + j * dw]
-                cuda.syncthreads()
+        for n in range(cuda.blockIdx.z, batch, cuda.gridDim.z):
+            for p0 in range(0, out_h, tile_h):
+                for q0 in range(0, out_w, tile_w):
+                    for e in range(t, tile_h * tile_w, threads):
+                        p, q = p0 + e // tile_w, q0 + e % tile_w
+                        grad_tile[e] = grad_y[n, o, p, q] if p < out_h and q < out_w else zero
+                    row0, col0 = p0 * sh - top, q0 * sw - left
+                    for e in range(t, patch_h * patch_w, threads):
+                        row, col = row0 + e // patch_w, col0 + e % patch_w
+                        inside = 0 <= row < height and 0 <= col < width
+                        patch[e] = x[n, channel, row, col] if inside else zero
+                    cuda.syncthreads()
+                    if active:
+                        for e in range(replica, tile_h * tile_w, replicas):
+                            tp, tq = e // tile_w, e % tile_w  # the pixel's place in the tile
+                            total += grad_tile[e] * patch[(tp * sh + i * dh) * patch_w + tq * sw + j * dw]
+                    cuda.syncthreads()
         partial[t] = total
         cuda.syncthreads()
         if active and replica == 0:
