@@ -10,7 +10,7 @@ from . import allocator
 # every temporary (see minicnn/allocator.py; MINICNN_MALLOC_TUNING=0 opts out).
 MALLOC_TUNED = allocator.tuning_enabled() and allocator.keep_freed_memory()
 
-from . import autograd, backends, cuda, dtypes  # noqa: E402
+from . import accelerator, autograd, backends, cuda, dtypes  # noqa: E402
 from .autograd import enable_grad, gradcheck, is_grad_enabled, no_grad, set_grad_enabled
 from .device import device
 from .dtypes import (
