@@ -385,3 +385,96 @@ def test_an_unsupported_value_fails_before_a_pt_is_written(tmp_path):
     with pytest.raises(TypeError, match="torch has no tensor of dtype"):
         minicnn.save({"s": np.array(["a"])}, tmp_path / "x.pt")
     assert os.listdir(tmp_path) == []
+
+
+# ---------------------------------------------------------------------- the CLI on a torch-trained model
+class TorchLeNet5(torch.nn.Module):
+    """minicnn's lenet5 written in torch, attribute for attribute (so the state-dict keys match)."""
+
+    def __init__(self):
+        super().__init__()
+        nn = torch.nn
+        self.conv1, self.pool1 = nn.Conv2d(1, 6, 5, padding=2), nn.AvgPool2d(2)
+        self.conv2, self.pool2 = nn.Conv2d(6, 16, 5), nn.AvgPool2d(2)
+        self.flatten = nn.Flatten()
+        self.fc1, self.fc2, self.fc3 = nn.Linear(400, 120), nn.Linear(120, 84), nn.Linear(84, 10)
+        self.relu = nn.ReLU()
+
+    def forward(self, x):
+        x = self.pool2(self.relu(self.conv2(self.pool1(self.relu(self.conv1(x))))))
+        return self.fc3(self.relu(self.fc2(self.relu(self.fc1(self.flatten(x))))))
+
+
+@pytest.fixture(scope="module")
+def torch_trained(tmp_path_factory):
+    """A torch LeNet-5 trained briefly on test_cli's synthetic digits, saved with torch.save;
+    the synthetic MNIST it was trained on; and its test images, normalised as minicnn eval does."""
+    from test_cli import synthetic_digits, write_idx
+
+    root = tmp_path_factory.mktemp("torch_trained")
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    rng = np.random.default_rng(3)
+    splits = {}
+    for prefix, size in (("train", 600), ("t10k", 200)):
+        labels = rng.integers(0, 10, size)
+        images = synthetic_digits(labels, rng)
+        write_idx(raw / f"{prefix}-images-idx3-ubyte", images)
+        write_idx(raw / f"{prefix}-labels-idx1-ubyte", labels)
+        normalised = ((images.astype(np.float32) / np.float32(255) - np.float32(0.1307)) / np.float32(0.3081))
+        splits[prefix] = (torch.from_numpy(normalised[:, None]), torch.from_numpy(labels))
+    torch.manual_seed(0)
+    model = TorchLeNet5()
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    x, y = splits["train"]
+    for step in range(60):
+        batch = slice(step * 64 % 576, step * 64 % 576 + 64)
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(x[batch]), y[batch]).backward()
+        optimizer.step()
+    torch.save(model.state_dict(), root / "lenet.pt")
+    return root, model.eval(), splits["t10k"]
+
+
+def test_minicnn_eval_scores_a_torch_state_dict_as_torch_does(torch_trained):
+    from test_cli import run_cli
+
+    root, model, (x, y) = torch_trained
+    with torch.no_grad():
+        logits = model(x)
+    correct = int((logits.argmax(1) == y).sum())
+    loss = float(torch.nn.functional.cross_entropy(logits, y))
+    assert correct > 150  # it learned the synthetic classes (chance: 20 of 200)
+    result = run_cli("eval", "--checkpoint", root / "lenet.pt", "--data-root", root)
+    assert result.returncode == 0, result.stderr
+    assert f"lenet.pt: lenet5 weights (a state dict; no training history)" in result.stdout
+    assert f"({correct}/200)" in result.stdout
+    printed_loss = float(result.stdout.split("test loss ")[1].split()[0])
+    assert printed_loss == pytest.approx(loss, abs=1e-4)
+
+
+def test_minicnn_visualize_and_explain_read_a_torch_state_dict(torch_trained, tmp_path):
+    from test_cli import run_cli
+
+    root, model, _ = torch_trained
+    result = run_cli("visualize", "filters", "--checkpoint", root / "lenet.pt", "--out", tmp_path / "f.png")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "f.png").stat().st_size > 0
+    result = run_cli("explain", "conv2d", "--checkpoint", root / "lenet.pt", "--layer", "conv2", "--input", "6x8x8")
+    assert result.returncode == 0, result.stderr
+    assert "C_out = 16 filter(s), each C/groups = 6 channel(s) of KH x KW = 5 x 5" in result.stdout
+    first_weight = float(model.conv2.weight[0, 0, 0, 0])
+    assert f"{first_weight:.4g}" in result.stdout
+
+
+def test_a_state_dict_that_fits_no_model_and_resuming_from_weights_are_refused(torch_trained, tmp_path):
+    from test_cli import run_cli
+
+    root, _, _ = torch_trained
+    torch.save({"fc.weight": torch.zeros(3, 4)}, tmp_path / "other.pt")
+    result = run_cli("eval", "--checkpoint", tmp_path / "other.pt", "--data-root", root)
+    assert result.returncode == 1 and "fit none of the registered models" in result.stderr
+    result = run_cli("eval", "--checkpoint", root / "lenet.pt", "--model", "simple_cnn", "--data-root", root)
+    assert result.returncode == 1 and "do not fit model 'simple_cnn'" in result.stderr
+    result = run_cli("train", "--resume", root / "lenet.pt", "--data-root", root, "--out", tmp_path / "run")
+    assert result.returncode == 1 and "holds only model weights" in result.stderr
