@@ -10,9 +10,7 @@ import io
 import json
 import os
 import pickle
-import subprocess
 import sys
-import textwrap
 import zipfile
 from collections import OrderedDict
 
@@ -22,31 +20,7 @@ import torch
 
 import minicnn
 from minicnn.serialization import CheckpointError, UnsafeCheckpointError
-
-BLOCK_TORCH = textwrap.dedent("""
-    import sys
-
-    class BlockTorch:
-        def find_spec(self, name, path=None, target=None):
-            if name == "torch" or name.startswith("torch."):
-                raise ImportError(f"import of {name} blocked: minicnn must work without torch")
-            return None
-
-    sys.meta_path.insert(0, BlockTorch())
-    import numpy as np
-    import minicnn
-""")
-
-
-def run_without_torch(code: str, **paths) -> str:
-    """Run ``code`` (with ``minicnn``, ``np`` and the given paths as variables) where torch is
-    blocked; return its stdout. The run also checks that torch never got imported."""
-    assignments = "".join(f"{name} = {os.fspath(value)!r}\n" for name, value in paths.items())
-    script = BLOCK_TORCH + assignments + textwrap.dedent(code) + "\nassert 'torch' not in sys.modules\n"
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
+from torchless import run_without_torch
 
 def test_the_blocker_really_blocks():
     with pytest.raises(AssertionError, match="import of torch blocked"):
