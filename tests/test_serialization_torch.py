@@ -437,7 +437,7 @@ def test_minicnn_visualize_and_explain_read_a_torch_state_dict(torch_trained, tm
     result = run_cli("explain", "conv2d", "--checkpoint", root / "lenet.pt", "--layer", "conv2", "--input", "6x8x8")
     assert result.returncode == 0, result.stderr
     assert "C_out = 16 filter(s), each C/groups = 6 channel(s) of KH x KW = 5 x 5" in result.stdout
-    first_weight = float(model.conv2.weight[0, 0, 0, 0])
+    first_weight = float(model.conv2.weight.detach()[0, 0, 0, 0])
     assert f"{first_weight:.4g}" in result.stdout
 
 
@@ -452,3 +452,15 @@ def test_a_state_dict_that_fits_no_model_and_resuming_from_weights_are_refused(t
     assert result.returncode == 1 and "do not fit model 'simple_cnn'" in result.stderr
     result = run_cli("train", "--resume", root / "lenet.pt", "--data-root", root, "--out", tmp_path / "run")
     assert result.returncode == 1 and "holds only model weights" in result.stderr
+
+
+def test_a_pickle_cannot_change_state_that_outlives_its_load(tmp_path):
+    """BUILD sets attributes on whatever a global resolved to: each load gets its own stand-ins."""
+    evil = tmp_path / "build.pt"
+    _torch_archive(evil, b"\x80\x02ctorch\nFloatStorage\n}X\x05\x00\x00\x00dtypeX\x04\x00\x00\x00junksb.")
+    minicnn.load(evil)  # whatever it built is thrown away with this load's stand-ins
+    good = tmp_path / "good.pt"
+    torch.save({"w": torch.arange(3.0), "dtype": torch.float32}, good)
+    loaded = minicnn.load(good)
+    np.testing.assert_array_equal(loaded["w"].numpy(), np.arange(3.0, dtype=np.float32))
+    assert loaded["dtype"] == "float32"  # a torch dtype comes back as NumPy's name for it

@@ -17,7 +17,8 @@ after loading, as in torch.
 **Reading is safe**: ``data.pkl`` goes through :class:`WeightsOnlyUnpickler`, which resolves
 only the globals torch's own ``weights_only=True`` loader admits for such files (the tensor
 and parameter rebuild functions, the storage types, dtypes, ``torch.device``, ``torch.Size``,
-``collections.OrderedDict`` …), each mapped to a minicnn stand-in. Any other global — a
+``collections.OrderedDict`` …), each mapped to a minicnn stand-in (a torch dtype comes back as
+its NumPy name, e.g. ``"float32"``). Any other global — a
 class, ``os.system`` — stops the load with :class:`UnsafeCheckpointError` naming it, before
 anything is called. Strides and offsets are checked against the storage's size, so a forged
 file cannot make a view reach outside its buffer.
@@ -81,11 +82,11 @@ STORAGE_TYPES = {
     )
 }
 STORAGE_NAME_OF = {st.dtype: st.name for st in STORAGE_TYPES.values() if st.dtype is not None}
-TORCH_DTYPES = {  # torch.float32 & co. as pickled (a GLOBAL "torch float32") -> NumPy
-    "float64": np.float64, "double": np.float64, "float32": np.float32, "float": np.float32,
-    "float16": np.float16, "half": np.float16, "int64": np.int64, "long": np.int64,
-    "int32": np.int32, "int": np.int32, "int16": np.int16, "short": np.int16, "int8": np.int8,
-    "uint8": np.uint8, "bool": np.bool_, "complex64": np.complex64, "complex128": np.complex128,
+TORCH_DTYPES = {  # torch.float32 & co. as pickled (a GLOBAL "torch float32") -> NumPy's name
+    "float64": "float64", "double": "float64", "float32": "float32", "float": "float32",
+    "float16": "float16", "half": "float16", "int64": "int64", "long": "int64", "int32": "int32",
+    "int": "int32", "int16": "int16", "short": "int16", "int8": "int8", "uint8": "uint8",
+    "bool": "bool", "complex64": "complex64", "complex128": "complex128",
 }
 
 
@@ -205,7 +206,12 @@ class WeightsOnlyUnpickler(pickle.Unpickler):
 
 
 def _allowed_globals(reader: _Reader) -> dict[str, Any]:
-    """Every global a torch weights file may name, mapped to what builds minicnn's answer."""
+    """Every global a torch weights file may name, mapped to what builds minicnn's answer.
+
+    The stand-ins are made afresh for each load, and a torch dtype becomes its NumPy *name*
+    (a str) rather than a shared ``np.dtype``: a pickle's BUILD opcode can set attributes on
+    whatever object a global resolves to, and no file may change state that outlives its load.
+    """
 
     def rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=False, backward_hooks=None,
                           metadata=None):
@@ -216,6 +222,12 @@ def _allowed_globals(reader: _Reader) -> dict[str, Any]:
 
     def rebuild_parameter(data, requires_grad, backward_hooks, state=None):
         return Parameter(data.array, requires_grad=bool(requires_grad))
+
+    def torch_device(spec, index=None):
+        """``torch.device(...)``: a minicnn device for cpu/cuda, else the string as written."""
+        if str(spec).split(":")[0] in ("cpu", "cuda"):
+            return device(spec, index)
+        return str(spec) if index is None else f"{spec}:{index}"
 
     def rebuild_from_type_v2(func, new_type, args, state):
         """A tensor pickled with its class (and any attributes, which minicnn drops)."""
@@ -238,20 +250,12 @@ def _allowed_globals(reader: _Reader) -> dict[str, Any]:
         "torch._tensor._rebuild_from_type_v2": rebuild_from_type_v2,
         "torch.Tensor": _TensorClass(is_parameter=False),
         "torch.nn.parameter.Parameter": _TensorClass(is_parameter=True),
-        "torch.device": _torch_device,
+        "torch.device": torch_device,
         "torch.Size": tuple,
     }
-    allowed.update({f"torch.{name}": st for name, st in STORAGE_TYPES.items()})
-    allowed.update({f"torch.{name}": np.dtype(dt) for name, dt in TORCH_DTYPES.items()})
+    allowed.update({f"torch.{name}": StorageType(st.name, st.dtype) for name, st in STORAGE_TYPES.items()})
+    allowed.update({f"torch.{name}": numpy_name for name, numpy_name in TORCH_DTYPES.items()})
     return allowed
-
-
-def _torch_device(spec, index=None):
-    """``torch.device(...)`` in a pickle: a minicnn device for cpu/cuda, else the string as written."""
-    kind = str(spec).split(":")[0]
-    if kind in ("cpu", "cuda"):
-        return device(spec, index)
-    return str(spec) if index is None else f"{spec}:{index}"
 
 
 # ---------------------------------------------------------------------- writing
