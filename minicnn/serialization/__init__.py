@@ -58,7 +58,8 @@ def load(f: str | os.PathLike, map_location=None, weights_only: bool = True) -> 
     ``map_location``, default CPU).
 
     ``weights_only`` is accepted for torch compatibility; minicnn's loading is always
-    weights-only (``weights_only=False`` does not make it run a file's code).
+    weights-only (``weights_only=False`` does not make it run a file's code). Tensors that
+    torch saved from a GPU come back on the CPU too, unless ``map_location`` names a device.
     """
     if not isinstance(f, (str, os.PathLike)):
         raise TypeError(f"minicnn.load: expected a file path (str or os.PathLike), got {type(f).__name__}")
