@@ -464,3 +464,12 @@ def test_a_pickle_cannot_change_state_that_outlives_its_load(tmp_path):
     loaded = minicnn.load(good)
     np.testing.assert_array_equal(loaded["w"].numpy(), np.arange(3.0, dtype=np.float32))
     assert loaded["dtype"] == "float32"  # a torch dtype comes back as NumPy's name for it
+
+
+@pytest.mark.parametrize("data_pkl", [b"\x80\x02}q\x00(X", b"\x80\x02ctorch._utils\n_rebuild_tensor_v2\n)R."],
+                         ids=["cut-short", "wrong-arguments"])
+def test_a_damaged_data_pkl_is_reported_as_corrupt(data_pkl, tmp_path):
+    path = tmp_path / "damaged.pt"
+    _torch_archive(path, data_pkl)
+    with pytest.raises(CheckpointError, match=r"damaged.pt is truncated or corrupt"):
+        minicnn.load(path)

@@ -103,7 +103,10 @@ def load_torch_zip(path: str, map_location=None) -> Any:
     try:
         with zipfile.ZipFile(path) as archive:
             return _Reader(path, archive, map_location).load()
-    except (zipfile.BadZipFile, EOFError, OSError) as error:
+    except CheckpointError:
+        raise
+    except (zipfile.BadZipFile, EOFError, OSError, pickle.UnpicklingError, TypeError, ValueError, IndexError) as error:
+        # a damaged data.pkl: an opcode stream that ends early, or calls with the wrong arguments
         raise CheckpointError(
             f"minicnn.load: {path} is truncated or corrupt ({type(error).__name__}: {error})"
         ) from error
