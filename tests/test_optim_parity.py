@@ -348,3 +348,34 @@ def test_sequential_lr_refuses_a_scheduler_of_another_optimizer():
     opt, other = _one_param_sgd(minicnn), _one_param_sgd(minicnn)
     with pytest.raises(ValueError, match="expects all schedulers to belong to the same optimizer"):
         lr_scheduler.SequentialLR(opt, [lr_scheduler.StepLR(opt, 2), lr_scheduler.StepLR(other, 2)], milestones=[3])
+
+
+@pytest.mark.parametrize("name, kwargs", RESUME_CASES, ids=[c[0] for c in RESUME_CASES])
+def test_resumes_from_a_torch_checkpoint_file(name, kwargs, tmp_path):
+    """torch.save({"optimizer": ..., "scheduler": ...}) -> minicnn.load -> load_state_dict -> same steps."""
+    dtype = np.float32
+    mini, ref = make_params(dtype)
+    torch_opt = getattr(torch.optim, name)(ref, **kwargs)
+    torch_sched = torch.optim.lr_scheduler.StepLR(torch_opt, step_size=2, gamma=0.5)
+    for step in range(5):
+        feed_gradients(mini, ref, dtype, step)
+        torch_opt.step()
+        torch_sched.step()
+    torch.save({"optimizer": torch_opt.state_dict(), "scheduler": torch_sched.state_dict()}, tmp_path / "ckpt.pt")
+
+    checkpoint = minicnn.load(tmp_path / "ckpt.pt")
+    resumed = [minicnn.tensor(p.detach().numpy().copy(), requires_grad=True) for p in ref]
+    mini_opt = getattr(optim, name)(resumed, **kwargs)
+    mini_sched = lr_scheduler.StepLR(mini_opt, step_size=2, gamma=0.5)
+    mini_opt.load_state_dict(checkpoint["optimizer"])
+    mini_sched.load_state_dict(checkpoint["scheduler"])
+    for step in range(5, 10):
+        feed_gradients(resumed, ref, dtype, step)
+        mini_opt.step()
+        torch_opt.step()
+        mini_sched.step()
+        torch_sched.step()
+        assert mini_sched.get_last_lr() == torch_sched.get_last_lr()
+        for k, (pm, pt) in enumerate(zip(resumed, ref)):
+            assert_close(pm, pt, dtype, f"param {k} after step {step + 1}", scale_rtol=FUSED)
+    compare_state(mini_opt, resumed, torch_opt, ref, dtype)
