@@ -6,7 +6,7 @@ several algorithms side by side, and the API mirrors PyTorch's CNN subset so tha
 """
 # Importing minicnn changes no process-wide state: glibc's malloc settings are an explicit
 # call, minicnn.allocator.keep_freed_memory(), which the minicnn commands make.
-from . import allocator, autograd, backends, cuda, dtypes
+from . import accelerator, allocator, autograd, backends, cuda, dtypes
 from .autograd import enable_grad, gradcheck, is_grad_enabled, no_grad, set_grad_enabled
 from .device import device
 from .dtypes import (

@@ -299,15 +299,39 @@ def test_subset_and_concat_index_like_torch():
     (dict(batch_sampler=[[0]], drop_last=True), "batch_sampler option is mutually exclusive"),
     (dict(batch_size=None), "batch_size=None"),
     (dict(num_workers=-1), "num_workers option should be non-negative"),
+    (dict(timeout=-1), "timeout option should be non-negative"),
+    (dict(persistent_workers=True), "persistent_workers option needs num_workers > 0"),
+    (dict(prefetch_factor=2), "prefetch_factor option could only be specified in multiprocessing"),
+    (dict(num_workers=1, prefetch_factor=-1), "prefetch_factor option should be non-negative"),
 ])
 def test_dataloader_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         DataLoader(_dataset(4)[1], **kwargs)
 
 
+def test_torch_rejects_the_same_worker_options():
+    """The worker-option errors above are torch's own (a program valid here is valid there)."""
+    data = tdata.TensorDataset(torch.arange(4))
+    for kwargs in (dict(timeout=-1), dict(persistent_workers=True), dict(prefetch_factor=2)):
+        with pytest.raises(ValueError):
+            tdata.DataLoader(data, **kwargs)
+
+
+def test_worker_options_change_no_batch():
+    """torch's accelerator kwargs (examples/mnist passes these) give the batches of a plain loader."""
+    _, ds = _dataset(10)
+    minicnn.manual_seed(5)
+    plain = [y.tolist() for _, y in DataLoader(ds, batch_size=3, shuffle=True)]
+    minicnn.manual_seed(5)
+    with pytest.warns(UserWarning, match="num_workers=1 starts no worker processes"):
+        loader = DataLoader(ds, batch_size=3, shuffle=True, num_workers=1, pin_memory=True,
+                            persistent_workers=True, prefetch_factor=4, worker_init_fn=print)
+    assert [y.tolist() for _, y in loader] == plain
+
+
 def test_num_workers_is_accepted_with_a_warning_and_loading_stays_in_process():
     _, ds = _dataset(4)
-    with pytest.warns(UserWarning, match="num_workers=2 is ignored"):
+    with pytest.warns(UserWarning, match="num_workers=2 starts no worker processes"):
         loader = DataLoader(ds, batch_size=2, num_workers=2, pin_memory=True, persistent_workers=True)
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -17,31 +17,10 @@ import torch
 import minicnn
 from minicnn import optim
 from minicnn.optim import lr_scheduler
+from helpers.optim import (
+    TIGHT, feed_gradients, make_params, step_both, two_group_adam, two_group_sgd,
+)
 from parity import assert_close, rand
-
-SHAPES = [(3, 4), (5,), (2, 3)]  # the last parameter gets a gradient only every other step
-# Update rules are a handful of elementwise ops per step, so agreement is tight: the
-# parity tolerances scaled by 1/20 (float64 ~5e-11, float32 ~1e-6 relative).
-TIGHT = 0.05
-
-
-def make_params(dtype):
-    """The same random starting values as minicnn and torch leaf tensors."""
-    init = [rand(*shape, dtype=dtype) for shape in SHAPES]
-    mini = [minicnn.tensor(a.copy(), requires_grad=True) for a in init]
-    ref = [torch.tensor(a.copy(), requires_grad=True) for a in init]
-    return mini, ref
-
-
-def feed_gradients(mini, ref, dtype, step):
-    """Give both parameter lists the same fresh gradients; the last one skips odd steps."""
-    for i, (pm, pt) in enumerate(zip(mini, ref)):
-        if i == len(mini) - 1 and step % 2:
-            pm.grad, pt.grad = None, None  # an optimizer must skip a parameter without grad
-            continue
-        g = rand(*pm.shape, dtype=dtype)
-        pm.grad, pt.grad = minicnn.tensor(g.copy()), torch.tensor(g.copy())
-
 
 def run_and_compare(mini_opt, mini, torch_opt, ref, dtype, steps=10, first_step=0):
     for step in range(first_step, first_step + steps):
@@ -301,53 +280,23 @@ def test_a_parameter_in_two_groups_is_rejected():
 
 
 # ---------------------------------------------------------------------- LR schedulers
-def _two_group_sgd(lib, momentum=0.9):
-    """SGD over two groups with different rates (schedulers must handle each group)."""
-    a = lib.tensor(np.ones(2), requires_grad=True)
-    b = lib.tensor(np.ones(3), requires_grad=True)
-    opt_cls = optim.SGD if lib is minicnn else torch.optim.SGD
-    return opt_cls([{"params": [a]}, {"params": [b], "lr": 0.05}], lr=0.1, momentum=momentum)
-
-
-def _two_group_adam(lib):
-    a = lib.tensor(np.ones(2), requires_grad=True)
-    b = lib.tensor(np.ones(3), requires_grad=True)
-    opt_cls = optim.Adam if lib is minicnn else torch.optim.Adam
-    return opt_cls([{"params": [a]}, {"params": [b], "lr": 0.05}], lr=0.1)
-
-
 def _lambda_schedule(epoch):
     return 0.95**epoch
 
 
 SCHEDULES = {
-    "StepLR": (_two_group_sgd, "StepLR", dict(step_size=4, gamma=0.5)),
-    "MultiStepLR": (_two_group_sgd, "MultiStepLR", dict(milestones=[3, 7, 7, 15], gamma=0.3)),
-    "ExponentialLR": (_two_group_sgd, "ExponentialLR", dict(gamma=0.9)),
-    "CosineAnnealingLR": (_two_group_sgd, "CosineAnnealingLR", dict(T_max=7, eta_min=0.001)),
-    "CosineAnnealingLR-T5": (_two_group_sgd, "CosineAnnealingLR", dict(T_max=5)),
-    "LambdaLR": (_two_group_sgd, "LambdaLR", dict(lr_lambda=_lambda_schedule)),
-    "LambdaLR-per-group": (_two_group_sgd, "LambdaLR", dict(lr_lambda=[_lambda_schedule, lambda e: 1 / (1 + e)])),
-    "OneCycleLR": (_two_group_sgd, "OneCycleLR", dict(max_lr=[1.0, 0.5], total_steps=31)),
+    "StepLR": (two_group_sgd, "StepLR", dict(step_size=4, gamma=0.5)),
+    "MultiStepLR": (two_group_sgd, "MultiStepLR", dict(milestones=[3, 7, 7, 15], gamma=0.3)),
+    "ExponentialLR": (two_group_sgd, "ExponentialLR", dict(gamma=0.9)),
+    "CosineAnnealingLR": (two_group_sgd, "CosineAnnealingLR", dict(T_max=7, eta_min=0.001)),
+    "CosineAnnealingLR-T5": (two_group_sgd, "CosineAnnealingLR", dict(T_max=5)),
+    "LambdaLR": (two_group_sgd, "LambdaLR", dict(lr_lambda=_lambda_schedule)),
+    "LambdaLR-per-group": (two_group_sgd, "LambdaLR", dict(lr_lambda=[_lambda_schedule, lambda e: 1 / (1 + e)])),
+    "OneCycleLR": (two_group_sgd, "OneCycleLR", dict(max_lr=[1.0, 0.5], total_steps=31)),
     "OneCycleLR-linear-3phase-adam": (
-        _two_group_adam, "OneCycleLR",
+        two_group_adam, "OneCycleLR",
         dict(max_lr=0.3, epochs=3, steps_per_epoch=11, anneal_strategy="linear", three_phase=True)),
 }
-
-
-def _groups_snapshot(opt):
-    """What a schedule may change: the rate and (OneCycleLR) the momentum or beta1 per group."""
-    return [(g["lr"], g.get("momentum"), g.get("betas")) for g in opt.param_groups]
-
-
-def _step_both(mini_opt, mini_sched, torch_opt, torch_sched, epochs):
-    for epoch in range(epochs):
-        mini_opt.step()  # no gradients: nothing moves, but the order optimizer→scheduler is kept
-        torch_opt.step()
-        mini_sched.step()
-        torch_sched.step()
-        assert mini_sched.get_last_lr() == torch_sched.get_last_lr(), f"epoch {epoch + 1}"
-        assert _groups_snapshot(mini_opt) == _groups_snapshot(torch_opt), f"epoch {epoch + 1}"
 
 
 @pytest.mark.parametrize("schedule", SCHEDULES)
@@ -358,7 +307,7 @@ def test_schedule_matches_torch_exactly_over_30_steps(schedule):
     torch_sched = getattr(torch.optim.lr_scheduler, name)(torch_opt, **kwargs)
     assert mini_sched.get_last_lr() == torch_sched.get_last_lr()
     assert mini_sched.base_lrs == torch_sched.base_lrs
-    _step_both(mini_opt, mini_sched, torch_opt, torch_sched, 30)
+    step_both(mini_opt, mini_sched, torch_opt, torch_sched, 30)
 
 
 @pytest.mark.parametrize("schedule", ["StepLR", "MultiStepLR", "CosineAnnealingLR", "OneCycleLR", "LambdaLR"])
@@ -367,7 +316,7 @@ def test_schedule_resumes_from_a_checkpoint(schedule, tmp_path):
     mini_opt, torch_opt = make_optimizer(minicnn), make_optimizer(torch)
     mini_sched = getattr(lr_scheduler, name)(mini_opt, **kwargs)
     torch_sched = getattr(torch.optim.lr_scheduler, name)(torch_opt, **kwargs)
-    _step_both(mini_opt, mini_sched, torch_opt, torch_sched, 12)
+    step_both(mini_opt, mini_sched, torch_opt, torch_sched, 12)
     minicnn.save({"optimizer": mini_opt.state_dict(), "scheduler": mini_sched.state_dict()}, tmp_path / "c.npz")
 
     checkpoint = minicnn.load(tmp_path / "c.npz")
@@ -376,7 +325,7 @@ def test_schedule_resumes_from_a_checkpoint(schedule, tmp_path):
     resumed_opt.load_state_dict(checkpoint["optimizer"])
     resumed_sched.load_state_dict(checkpoint["scheduler"])
     assert resumed_sched.last_epoch == 12
-    _step_both(resumed_opt, resumed_sched, torch_opt, torch_sched, 18)
+    step_both(resumed_opt, resumed_sched, torch_opt, torch_sched, 18)
 
 
 PLATEAU_CONFIGS = [
@@ -392,7 +341,7 @@ PLATEAU_CONFIGS = [
 def test_reduce_lr_on_plateau_matches_torch(config):
     # A metric that improves, stalls, wobbles within the threshold and improves again.
     metrics = [1.0, 0.8, 0.8, 0.81, 0.79, 0.795, 0.85, 0.6, 0.6, 0.6, 0.6, 0.61, 0.5] * 3
-    mini_opt, torch_opt = _two_group_sgd(minicnn), _two_group_sgd(torch)
+    mini_opt, torch_opt = two_group_sgd(minicnn), two_group_sgd(torch)
     mini_sched = lr_scheduler.ReduceLROnPlateau(mini_opt, **config)
     torch_sched = torch.optim.lr_scheduler.ReduceLROnPlateau(torch_opt, **config)
     for epoch, metric in enumerate(metrics):
@@ -425,7 +374,7 @@ class WarmupFactor:
 
 def test_lambda_lr_state_dict_keeps_callable_objects_attributes_as_torch_does():
     def make(lib, warmup):
-        return _two_group_sgd(lib), [WarmupFactor(warmup), _lambda_schedule]
+        return two_group_sgd(lib), [WarmupFactor(warmup), _lambda_schedule]
 
     mini_opt, mini_fns = make(minicnn, 5)
     torch_opt, torch_fns = make(torch, 5)

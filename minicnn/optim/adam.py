@@ -16,11 +16,13 @@ added *after* the bias correction of sqrt(v), exactly as torch does (not to v it
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 from ..backends import array_module
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT
+from .optimizer import (
+    Optimizer, ParamsT, check_hyperparameters, decayed_gradient, lerp_, zeros_state,
+)
 
 
 class Adam(Optimizer):
@@ -41,50 +43,26 @@ class Adam(Optimizer):
         maximize: bool = False,
         decoupled_weight_decay: bool = False,
     ):
-        if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if eps < 0.0:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        for i, beta in enumerate(betas):
-            if not 0.0 <= beta < 1.0:
-                raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
-        if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        check_hyperparameters(lr=lr, eps=eps, betas=betas, weight_decay=weight_decay)
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                         maximize=maximize, decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
 
-    def step(self, closure: Callable[[], Any] | None = None):
-        loss = self._evaluate_closure(closure)
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is not None:
-                    self._update(p, group)
-        return loss
-
     def _update(self, p: Tensor, group: dict[str, Any]) -> None:
-        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-        weight_decay, amsgrad = group["weight_decay"], group["amsgrad"]
+        lr, (beta1, beta2), eps, amsgrad = group["lr"], group["betas"], group["eps"], group["amsgrad"]
         xp = array_module(p.array)
         state = self.state[p]
         if not state:
             state["step"] = 0
-            state["exp_avg"] = Tensor(xp.zeros_like(p.array))
-            state["exp_avg_sq"] = Tensor(xp.zeros_like(p.array))
+            state["exp_avg"] = zeros_state(p)
+            state["exp_avg_sq"] = zeros_state(p)
             if amsgrad:
-                state["max_exp_avg_sq"] = Tensor(xp.zeros_like(p.array))
+                state["max_exp_avg_sq"] = zeros_state(p)
         state["step"] += 1
         step = state["step"]
         param, exp_avg, exp_avg_sq = p.array, state["exp_avg"].array, state["exp_avg_sq"].array
-
-        grad = -p.grad.array if group["maximize"] else p.grad.array
-        if weight_decay != 0:
-            if group["decoupled_weight_decay"]:
-                param *= 1 - lr * weight_decay
-            else:
-                grad = grad + weight_decay * param
-
-        _lerp_(exp_avg, grad, 1 - beta1)
+        grad = decayed_gradient(p, group)
+        lerp_(exp_avg, grad, 1 - beta1)
         exp_avg_sq *= beta2
         exp_avg_sq += (1 - beta2) * grad * grad  # torch's addcmul order: (value * g) * g
         if amsgrad:
@@ -117,16 +95,3 @@ class AdamW(Adam):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
                          decoupled_weight_decay=True)
 
-
-def _lerp_(start, end, weight: float) -> None:
-    """``start += weight * (end - start)`` in place, rounded as ``torch.lerp_`` rounds it.
-
-    torch switches formula at weight 0.5 so that the result is exact at both ends (weight
-    0 gives start, weight 1 gives end). The weight is rounded to the arrays' dtype first, as
-    torch does for a float32 tensor.
-    """
-    w = start.dtype.type(weight)
-    if abs(w) < 0.5:
-        start += w * (end - start)
-    else:
-        start[...] = end - (end - start) * (1 - w)

@@ -3,7 +3,8 @@
 An optimizer holds its parameters in *param groups*: dicts with a ``"params"`` list and one
 value per hyperparameter (``"lr"``, ``"momentum"`` …), so that, e.g., biases can get a
 different learning rate than weights. Per-parameter memory (momentum buffers, Adam's
-moments) lives in ``state[param]``. A subclass only writes ``step``.
+moments) lives in ``state[param]``. A subclass writes ``_update(p, group)``, the rule for
+one parameter that has a gradient (or overrides ``step`` when its rule needs more).
 
 ``state_dict()`` has torch's structure — parameters are replaced by their position in the
 groups, because tensor identities do not survive a save/load::
@@ -25,6 +26,7 @@ import numpy as np
 
 from ..autograd import enable_grad
 from ..backends import array_module
+from ..dtypes import get_default_dtype
 from ..tensor import Tensor
 
 ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
@@ -103,6 +105,15 @@ class Optimizer:
 
     def step(self, closure: Callable[[], Any] | None = None):
         """Update every parameter that has a gradient; return ``closure()``'s loss if given."""
+        loss = self._evaluate_closure(closure)
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    self._update(p, group)
+        return loss
+
+    def _update(self, p: Tensor, group: dict[str, Any]) -> None:
+        """Apply the update rule to ``p`` (which has a gradient) with its group's hyperparameters."""
         raise NotImplementedError
 
     @staticmethod
@@ -178,14 +189,76 @@ class Optimizer:
         return "\n".join(lines) + "\n)"
 
 
+def check_hyperparameters(*, lr: float, eps: float | None = None,
+                          betas: tuple[float, float] | None = None, **non_negative: float) -> None:
+    """Raise torch's ValueError for a bad hyperparameter: a negative lr, eps or ``non_negative``
+    value (named as torch names it: ``weight_decay`` -> "Invalid weight_decay value"), or a beta
+    outside [0, 1)."""
+    if not lr >= 0.0:
+        raise ValueError(f"Invalid learning rate: {lr}")
+    if eps is not None and not eps >= 0.0:
+        raise ValueError(f"Invalid epsilon value: {eps}")
+    for i, beta in enumerate(betas or ()):
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
+    for name, value in non_negative.items():
+        if not value >= 0.0:
+            raise ValueError(f"Invalid {name} value: {value}")
+
+
+def decayed_gradient(p: Tensor, group: dict[str, Any]):
+    """p's gradient as the update rules use it: negated under ``maximize``, with weight decay.
+
+    Weight decay is either an L2 term folded into the gradient (``g + weight_decay * p``,
+    torch's default) or, with ``decoupled_weight_decay`` in the group (AdamW's way), a
+    shrink of the weights themselves, ``p *= 1 - lr * weight_decay``, done here in place.
+    Returns a new array, or ``p.grad``'s own when neither applies (never modify it).
+    """
+    grad = -p.grad.array if group["maximize"] else p.grad.array
+    weight_decay = group["weight_decay"]
+    if weight_decay != 0:
+        if group.get("decoupled_weight_decay", False):
+            p.array *= 1 - group["lr"] * weight_decay
+        else:
+            grad = grad + weight_decay * p.array
+    return grad
+
+
+def zeros_state(p: Tensor) -> Tensor:
+    """A zero buffer shaped, typed and placed like ``p`` (a moment, an accumulator)."""
+    return Tensor(array_module(p.array).zeros_like(p.array))
+
+
+def lerp_(start, end, weight: float) -> None:
+    """``start += weight * (end - start)`` in place, rounded as ``torch.lerp_`` rounds it.
+
+    torch switches formula at weight 0.5 so that the result is exact at both ends (weight
+    0 gives start, weight 1 gives end). The weight is rounded to the arrays' dtype first, as
+    torch does for a float32 tensor.
+    """
+    w = start.dtype.type(weight)
+    if abs(w) < 0.5:
+        start += w * (end - start)
+    else:
+        start[...] = end - (end - start) * (1 - w)
+
+
+def scalar_dtype() -> np.dtype:
+    """The dtype torch gives an optimizer's scalar state (NAdam's ``mu_product``): float64 if
+    that is the default dtype, else float32."""
+    return np.dtype(np.float64) if np.dtype(get_default_dtype()) == np.float64 else np.dtype(np.float32)
+
+
 def _restore_state_value(param: Tensor, name: str, value):
     """One saved state entry, made to live beside ``param`` (its dtype, device, shape)."""
-    if name == "step":  # a count; torch stores it as a float tensor, minicnn as an int
-        return int(value)
     if isinstance(value, Tensor):
         value = value.array
     if hasattr(value, "__cuda_array_interface__"):  # CuPy: via the host, then to the param's device
         value = value.get()
+    if name == "step":  # a count; torch stores it as a float tensor, minicnn as an int
+        return int(value)
+    if name == "mu_product":  # NAdam's running product: a scalar (a 0-d tensor in torch)
+        return scalar_dtype().type(value)
     if not isinstance(value, np.ndarray):
         return value  # a Python number or other plain value
     if value.shape != param.shape:

@@ -11,10 +11,10 @@ For each parameter p with gradient g (torch.optim.SGD, step t = 1, 2, …)::
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT
+from .optimizer import Optimizer, ParamsT, check_hyperparameters, decayed_gradient
 
 
 class SGD(Optimizer):
@@ -31,34 +31,18 @@ class SGD(Optimizer):
         *,
         maximize: bool = False,
     ):
-        if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if momentum < 0.0:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        check_hyperparameters(lr=lr, momentum=momentum, weight_decay=weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                         nesterov=nesterov, maximize=maximize)
         super().__init__(params, defaults)
 
-    def step(self, closure: Callable[[], Any] | None = None):
-        loss = self._evaluate_closure(closure)
-        for group in self.param_groups:
-            lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
-            weight_decay, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                # New arrays from here on: p.grad itself must stay what backward produced.
-                grad = -p.grad.array if maximize else p.grad.array
-                if weight_decay != 0:
-                    grad = grad + weight_decay * p.array
-                if momentum != 0:
-                    grad = self._apply_momentum(p, grad, momentum, dampening, nesterov)
-                p.array -= lr * grad
-        return loss
+    def _update(self, p: Tensor, group: dict[str, Any]) -> None:
+        grad = decayed_gradient(p, group)
+        if group["momentum"] != 0:
+            grad = self._apply_momentum(p, grad, group["momentum"], group["dampening"], group["nesterov"])
+        p.array -= group["lr"] * grad
 
     def _apply_momentum(self, p: Tensor, grad, momentum: float, dampening: float, nesterov: bool):
         """Update p's momentum buffer with ``grad``; return the direction to step along."""

@@ -24,6 +24,7 @@ from .animation_commands import add_animation_commands
 from .explain_backward import explain_conv_backward
 from .explain_conv import explain_conv2d
 from .explain_pool import MODES, explain_pool2d
+from .features import trained_filters
 from .model_page_command import add_model_page_command
 from .summary import summary
 
@@ -84,13 +85,18 @@ def _nested(parser: argparse.ArgumentParser, title: str) -> Callable[..., argpar
 
 # ------------------------------------------------------------------------------- explain
 def _print_conv2d(args: argparse.Namespace) -> int:
+    kernel = args.kernel
+    if args.checkpoint is not None:  # a trained layer's filters instead of a typed-in kernel
+        if kernel is not None:
+            raise ValueError("explain conv2d: give --kernel or --checkpoint, not both")
+        kernel = trained_filters(args.checkpoint, args.layer)
     options = dict(stride=args.stride, padding=args.padding, dilation=args.dilation,
                    groups=args.groups, in_channels=args.in_channels,
                    out_channels=args.out_channels, algorithm=args.algorithm, dtype=args.dtype)
     if args.backward or args.grad_output is not None:
-        text = explain_conv_backward(args.input, args.kernel, args.grad_output, **options).text
+        text = explain_conv_backward(args.input, kernel, args.grad_output, **options).text
     else:
-        text = explain_conv2d(args.input, args.kernel, **options)
+        text = explain_conv2d(args.input, kernel, **options)
     print(text, end="")
     return 0
 
@@ -116,6 +122,10 @@ def _explain_arguments(parser: argparse.ArgumentParser) -> None:
     conv.add_argument("--kernel", metavar="GRID",
                       help=_grid_help("the filters, slices in filter-major order", "3x3 or 2x1x3x3",
                                       "the classic 3x3 'X' kernel"))
+    conv.add_argument("--checkpoint", type=Path, metavar="PATH",
+                      help="take the filters of a trained model's conv layer instead of --kernel "
+                           "(a `minicnn train` checkpoint, or a state dict: torch .pt, .safetensors, .npz)")
+    conv.add_argument("--layer", metavar="NAME", help="with --checkpoint: the conv layer (default: the first)")
     conv.add_argument("--stride", type=int_or_pair, default=1, metavar="S")
     conv.add_argument("--padding", type=conv_padding, default=0, metavar="P",
                       help="int, pair like 1,2, 'same' or 'valid' (default: 0)")
@@ -195,7 +205,8 @@ def _add_digit(parser: argparse.ArgumentParser, image_help: str) -> None:
 
 def _add_checkpoint(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", required=True, type=Path, metavar="PATH",
-                        help="a best.npz or last.npz written by `minicnn train`")
+                        help="a best.npz or last.npz written by `minicnn train`, or a state dict "
+                             "(torch .pt, .safetensors, .npz) of a registered model")
 
 
 def _report(path: Path, size: tuple[int, int]) -> int:

@@ -17,7 +17,7 @@ from ..training.checkpoint import load_checkpoint
 from .modes import evaluating, frozen_parameters
 from .summary import ReceptiveField, summary
 
-ModelSource = nn.Module | str | Path   # a model, or the path of a `minicnn train` checkpoint
+ModelSource = nn.Module | str | Path   # a model, or the path of a checkpoint or state dict
 
 
 def as_model(source: ModelSource) -> nn.Module:
@@ -33,6 +33,15 @@ def conv_layers(model: nn.Module) -> list[tuple[str, nn.Conv2d]]:
     if not layers:
         raise ValueError(f"{type(model).__name__} has no Conv2d layer")
     return layers
+
+
+def trained_filters(source: ModelSource, layer: str | None = None) -> np.ndarray:
+    """The weight (C_out, C_in/groups, KH, KW) of conv layer ``layer`` (default: the first), float64."""
+    layers = dict(conv_layers(as_model(source)))
+    name = layer if layer is not None else next(iter(layers))
+    if name not in layers:
+        raise ValueError(f"no conv layer {name!r}; the conv layers are {', '.join(layers)}")
+    return layers[name].weight.detach().numpy().astype(np.float64)
 
 
 def first_layer_filters(model: nn.Module) -> np.ndarray:

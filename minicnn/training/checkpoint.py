@@ -16,17 +16,25 @@ The RNG states (minicnn's global generator, which draws init, dropout and augmen
 the training DataLoader's shuffling generator) are captured at the END of an epoch, so
 restoring them makes the next epoch draw the same permutation and the same dropout masks
 the uninterrupted run drew.
+
+``load_checkpoint`` also reads a bare *state dict* — what ``torch.save(model.state_dict(),
+"model.pt")`` writes, in any format ``minicnn.load`` reads — as :class:`ModelWeights`: enough to
+evaluate and study the model (``minicnn eval`` / ``predict`` / ``visualize``), not to resume
+training. Such a file does not name its architecture; it is the registered model whose
+state-dict keys and shapes it fits (``--model`` picks one where several would).
 """
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 from .. import nn, serialization
-from ..models import get_model
+from ..models import get_model, list_models
 from ..random import Generator, get_rng_state, set_rng_state
+from ..tensor import Tensor
 from .config import TrainConfig
 from .metrics import MetricsHistory
 from .recipe import scheduler_depends_on_epochs
@@ -56,6 +64,10 @@ class Checkpoint:
     @property
     def model_name(self) -> str:
         return self.config.model
+
+    @property
+    def description(self) -> str:
+        return f"{self.model_name}, epoch {self.epoch}"
 
     def check_model(self, expected: str | None) -> None:
         """Refuse to load these weights into a different architecture."""
@@ -107,6 +119,57 @@ class Checkpoint:
         loader_generator.set_state(self.rng["loader"])
 
 
+@dataclass
+class ModelWeights:
+    """A bare state dict read from ``path`` (a torch ``.pt``, ``.safetensors`` or ``.npz`` file)."""
+
+    path: Path
+    model_state: dict[str, Any]
+    chosen: str | None = None  # the architecture --model named, once checked
+
+    @property
+    def fitting_models(self) -> list[str]:
+        """The registered models whose state-dict keys and shapes are exactly these."""
+        shapes = {key: tuple(value.shape) for key, value in self.model_state.items()}
+        return [name for name in list_models()
+                if {k: tuple(v.shape) for k, v in get_model(name).state_dict().items()} == shapes]
+
+    @property
+    def model_name(self) -> str:
+        if self.chosen is not None:
+            return self.chosen
+        fitting = self.fitting_models
+        if len(fitting) != 1:
+            found = f"they fit {', '.join(fitting)}; pick one with --model" if fitting else (
+                f"they fit none of the registered models ({', '.join(list_models())})")
+            raise CheckpointError(f"{self.path} holds a state dict of {len(self.model_state)} tensors; {found}")
+        return fitting[0]
+
+    @property
+    def description(self) -> str:
+        return f"{self.model_name} weights (a state dict; no training history)"
+
+    def check_model(self, expected: str | None) -> None:
+        """Take ``expected`` as the architecture, if these weights fit it."""
+        if expected is None:
+            return
+        if expected not in self.fitting_models:
+            raise CheckpointError(f"{self.path}: the weights do not fit model {expected!r} (keys or shapes differ)")
+        self.chosen = expected
+
+    def build_model(self, device: str = "cpu") -> nn.Module:
+        """A fresh model of the fitting architecture, with these weights, in eval mode."""
+        model = get_model(self.model_name)
+        model.load_state_dict(self.model_state)
+        return model.to(device).eval()
+
+    def resumed_config(self, requested: dict[str, Any]) -> TrainConfig:
+        raise CheckpointError(
+            f"{self.path} holds only model weights (a state dict); --resume needs a checkpoint "
+            f"written by `minicnn train`, with the optimizer and the recipe"
+        )
+
+
 def save_checkpoint(path: Path, *, config: TrainConfig, epoch: int, best_val_acc: float,
                     history: MetricsHistory, model: nn.Module, optimizer, scheduler,
                     loader_generator: Generator) -> None:
@@ -124,8 +187,9 @@ def save_checkpoint(path: Path, *, config: TrainConfig, epoch: int, best_val_acc
     }, path)
 
 
-def load_checkpoint(path: str | Path) -> Checkpoint:
-    """Read and validate a checkpoint; every problem is a CheckpointError naming the file.
+def load_checkpoint(path: str | Path) -> Checkpoint | ModelWeights:
+    """Read and validate a training checkpoint, or a bare state dict as :class:`ModelWeights`;
+    every problem is a CheckpointError naming the file.
 
     (minicnn.load's own error for a truncated or foreign file is the base class of it.)
     """
@@ -133,8 +197,11 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path}")
     contents = serialization.load(path)
+    if _is_state_dict(contents):
+        return ModelWeights(path, dict(contents))
     if not isinstance(contents, dict) or contents.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is a minicnn file but not a training checkpoint")
+        raise CheckpointError(
+            f"{path} is neither a `minicnn train` checkpoint nor a state dict (a mapping of names to tensors)")
     try:
         return Checkpoint(
             path=path,
@@ -149,3 +216,8 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{path} is an incomplete training checkpoint: {exc}") from exc
+
+
+def _is_state_dict(contents: Any) -> bool:
+    return (isinstance(contents, Mapping) and len(contents) > 0
+            and all(isinstance(k, str) and isinstance(v, Tensor) for k, v in contents.items()))

@@ -39,7 +39,8 @@ def _add_device_argument(parser: argparse.ArgumentParser) -> None:
 
 def _add_checkpoint_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", required=True, type=Path, metavar="PATH",
-                        help="a best.npz or last.npz written by `minicnn train`")
+                        help="a best.npz or last.npz written by `minicnn train`, or a state dict "
+                             "(torch .pt, .safetensors, .npz) of a registered model")
     parser.add_argument("--model", choices=list_models(),
                         help="check that the checkpoint holds this architecture")
 
@@ -198,7 +199,7 @@ def run_eval(args: argparse.Namespace) -> int:
     result = evaluate(model, mnist_test_loader(_data_source(args)), CrossEntropyLoss(),
                       args.device)
     score = result.score
-    print(f"checkpoint {checkpoint.path}: {checkpoint.model_name}, epoch {checkpoint.epoch}")
+    print(f"checkpoint {checkpoint.path}: {checkpoint.description}")
     print(f"test loss {score.loss:.4f}  accuracy {score.accuracy:.2%} "
           f"({score.correct}/{score.count})\n")
     print(format_class_table(result.confusion()))

@@ -11,8 +11,20 @@ Each batch is made in three moves:
 Step 2's fast path is what makes training from an in-memory tensor cheap: a batch of
 64 MNIST images is one fancy index per tensor instead of 64 Python calls and a stack.
 
-All loading happens in the calling process: ``num_workers``, ``pin_memory`` and the other
-multiprocessing options are accepted so that torch programs run unchanged, and ignored.
+All loading happens in the calling process, in order. torch's process and memory options
+are accepted, so that torch programs run unchanged, and checked as torch checks them (a
+negative ``num_workers`` or ``timeout``, ``persistent_workers`` or ``prefetch_factor``
+without workers are errors), but they do not change how batches are made:
+
+* ``num_workers > 0`` does not start worker processes: batches are made in the main process
+  (a UserWarning says so once per loader). The batches, their order and the random draws
+  are the same as with ``num_workers=0`` — in torch too, for a dataset whose ``__getitem__``
+  draws no random numbers of its own;
+* ``worker_init_fn`` is therefore never called, and ``persistent_workers``,
+  ``prefetch_factor``, ``multiprocessing_context``, ``timeout`` and ``in_order`` have
+  nothing to act on;
+* ``pin_memory`` / ``pin_memory_device`` pin nothing: batches stay ordinary NumPy arrays
+  (``.to("cuda")`` copies them from pageable memory).
 """
 from __future__ import annotations
 
@@ -42,7 +54,7 @@ class DataLoader:
         shuffle: bool | None = None,
         sampler: Sampler | Iterable[int] | None = None,
         batch_sampler: Iterable[Sequence[int]] | None = None,
-        num_workers: int = 0,  # this and the other process/memory options: accepted, ignored
+        num_workers: int = 0,  # this and the other process/memory options: see the module docstring
         collate_fn: Callable[[Any], Any] | None = None,
         pin_memory: bool = False,
         drop_last: bool = False,
@@ -53,15 +65,14 @@ class DataLoader:
         *,
         prefetch_factor: int | None = None,
         persistent_workers: bool = False,
+        pin_memory_device: str = "",
+        in_order: bool = True,
     ):
-        if num_workers < 0:
-            raise ValueError(
-                "num_workers option should be non-negative; use num_workers=0 to disable multiprocessing."
-            )
+        _check_worker_options(num_workers, timeout, prefetch_factor, persistent_workers)
         if num_workers > 0:
             warnings.warn(
-                f"DataLoader: num_workers={num_workers} is ignored; minicnn loads every batch in "
-                f"the main process",
+                f"DataLoader: num_workers={num_workers} starts no worker processes in minicnn; every "
+                f"batch is loaded in the main process (same batches, same order)",
                 stacklevel=2,
             )
         if batch_size is None:
@@ -100,3 +111,24 @@ class DataLoader:
 
     def __len__(self) -> int:
         return len(self.batch_sampler)
+
+
+def _check_worker_options(num_workers: int, timeout: float, prefetch_factor: int | None,
+                          persistent_workers: bool) -> None:
+    """torch's checks of the multiprocessing options, with its messages (a program that runs
+    here must not fail there)."""
+    if num_workers < 0:
+        raise ValueError(
+            "num_workers option should be non-negative; use num_workers=0 to disable multiprocessing."
+        )
+    if timeout < 0:
+        raise ValueError("timeout option should be non-negative")
+    if num_workers == 0 and prefetch_factor is not None:
+        raise ValueError(
+            "prefetch_factor option could only be specified in multiprocessing. Let num_workers > 0 "
+            "to enable multiprocessing, otherwise set prefetch_factor to None."
+        )
+    if prefetch_factor is not None and prefetch_factor < 0:
+        raise ValueError("prefetch_factor option should be non-negative")
+    if persistent_workers and num_workers == 0:
+        raise ValueError("persistent_workers option needs num_workers > 0")

@@ -1,4 +1,4 @@
-"""``save`` / ``load``: checkpoints as a single ``.npz`` archive, without pickle.
+"""minicnn's own format: a checkpoint as a single ``.npz`` archive, without pickle.
 
 What can be stored: nested dicts, lists and tuples whose leaves are Tensors, NumPy arrays,
 NumPy scalars, Python numbers (ints of any size), strings, bools and None — model and
@@ -16,42 +16,33 @@ Layout of the archive (a zip of ``.npy`` files, readable with ``np.load`` alone)
                          ["betas", {"tuple": [0.9, 0.999]}]]}}
 
 Loading never unpickles (``allow_pickle=False``), so a checkpoint cannot run code.
-Writing is atomic: the archive goes to a temporary file in the target's directory, is
-flushed to disk, and only then renamed over the target — a crash mid-save leaves the
-previous checkpoint intact.
+Writing is atomic (see :mod:`.atomic`).
 """
 from __future__ import annotations
 
 import json
-import os
-import secrets
 import zipfile
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from .tensor import Tensor
+from ..tensor import Tensor
+from .atomic import write_atomically
+from .errors import CheckpointError
 
 MANIFEST = "__minicnn__"
 FORMAT = "minicnn-checkpoint"
 VERSION = 1
 
 
-class CheckpointError(RuntimeError):
-    """A file that ``minicnn.load`` cannot read as a minicnn checkpoint."""
-
-
 # ---------------------------------------------------------------------- save
-def save(obj: Any, f: str | os.PathLike) -> None:
-    """Write ``obj`` to the file ``f`` (any extension; nothing is appended), atomically."""
-    path = os.fspath(f) if isinstance(f, (str, os.PathLike)) else None
-    if path is None:
-        raise TypeError(f"minicnn.save: expected a file path (str or os.PathLike), got {type(f).__name__}")
+def save_npz(obj: Any, path: str) -> None:
+    """Write ``obj`` to ``path`` as a minicnn ``.npz`` checkpoint, atomically."""
     arrays: dict[str, np.ndarray] = {}
     manifest = {"format": FORMAT, "version": VERSION, "root": _encode(obj, arrays, "obj")}
     arrays[MANIFEST] = np.frombuffer(json.dumps(manifest).encode("utf-8"), dtype=np.uint8)
-    _write_atomically(path, arrays)
+    write_atomically(path, lambda file: np.savez(file, **arrays))  # a file object: no ".npz" appended
 
 
 def _encode(obj: Any, arrays: dict[str, np.ndarray], where: str):
@@ -99,64 +90,9 @@ def _add_array(array: np.ndarray, arrays: dict[str, np.ndarray], where: str) -> 
     return name
 
 
-def _write_atomically(path: str, arrays: dict[str, np.ndarray]) -> None:
-    """Write the archive to a temporary sibling of ``path``, fsync it, rename it onto ``path``.
-
-    The temporary file is created with the usual permissions (0o666 less the umask), so the
-    checkpoint ends up with the same mode a plain ``open(path, "wb")`` would give it.
-    """
-    directory, name = os.path.split(os.path.abspath(path))
-    tmp = os.path.join(directory, f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            np.savez(file, **arrays)  # given a file object, savez appends no ".npz"
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    _fsync_directory(directory)
-
-
-def _fsync_directory(directory: str) -> None:
-    """Make the rename itself durable (POSIX).
-
-    Best effort: Windows cannot open a directory, and some network file systems refuse to
-    fsync one; by then the checkpoint is complete and in place, so neither is an error.
-    """
-    if not hasattr(os, "O_DIRECTORY"):
-        return
-    try:
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError:
-        pass
-
-
 # ---------------------------------------------------------------------- load
-def load(f: str | os.PathLike, map_location=None, weights_only: bool = True) -> Any:
-    """Read what ``save`` wrote. Tensors come back as Tensors (on ``map_location``, default CPU).
-
-    ``weights_only`` is accepted for torch compatibility; minicnn checkpoints never contain
-    code, so loading is always weights-only.
-    """
-    if not isinstance(f, (str, os.PathLike)):
-        raise TypeError(f"minicnn.load: expected a file path (str or os.PathLike), got {type(f).__name__}")
-    path = os.fspath(f)
-    with open(path, "rb") as file:
-        head = file.read(4)
-    if not head:
-        raise CheckpointError(f"minicnn.load: {path} is empty (0 bytes)")
-    if not head.startswith(b"PK"):
-        raise CheckpointError(
-            f"minicnn.load: {path} is not a minicnn checkpoint (not a .npz archive; starts with {head!r})"
-        )
+def load_npz(path: str, map_location=None) -> Any:
+    """Read a minicnn ``.npz`` checkpoint; Tensors come back as Tensors (on ``map_location``)."""
     try:
         with np.load(path, allow_pickle=False) as archive:
             if MANIFEST not in archive.files:
@@ -172,11 +108,8 @@ def load(f: str | os.PathLike, map_location=None, weights_only: bool = True) -> 
 
 def _foreign_file_message(path: str, members: list[str]) -> str:
     shown = ", ".join(members[:5]) + (", ..." if len(members) > 5 else "")
-    hint = ""
-    if any(name.endswith("data.pkl") for name in members):
-        hint = "; it looks like a torch.save file: load it with torch and pass its tensors as NumPy arrays"
     return (f"minicnn.load: {path} is not a minicnn checkpoint "
-            f"(no {MANIFEST} manifest; members: {shown or 'none'}){hint}")
+            f"(no {MANIFEST} manifest; members: {shown or 'none'})")
 
 
 def _read_manifest(path: str, raw: np.ndarray) -> dict:
