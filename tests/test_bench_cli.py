@@ -399,7 +399,7 @@ def test_add_comparison_divides_by_the_old_median_of_the_same_case():
 
 def test_load_results_reads_the_previous_format_too():
     # A committed run of the previous format (one block per case): --compare can still use it.
-    records = load_results(Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "bench-cli-2core.json")
+    records = load_results(Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "2026-12-02-bench-cli-2core.json")
     assert records and all({"op", "shape", "direction", "implementation", "median_s"} <= set(r) for r in records)
 
 

@@ -131,7 +131,7 @@ def _apply_compute_settings(args: argparse.Namespace) -> None:
 
     Left to the defaults, a CPU run trains on the fastest backend installed — numba's parallel
     kernels where it is usable (LeNet-5: as fast as NumPy's im2col or faster, measured in
-    benchmarks/results/lenet-2core.md), else NumPy — with that backend's fastest conv2d
+    benchmarks/results/2026-12-02-lenet-2core.md), else NumPy — with that backend's fastest conv2d
     algorithm for training (:data:`TRAINING_ALGORITHM`). Fixed choices rather than "auto",
     so that a resumed run computes exactly as the run it continues.
     """

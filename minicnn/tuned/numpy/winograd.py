@@ -11,7 +11,7 @@ same numbers faster and is tested against it. Three devices:
   overlap), with the rows split by parity so that each pass reads contiguous blocks.
 - The output tiles are written straight into the image through a strided view of it.
 
-Where the time goes, measured (NumPy, 2 cores, benchmarks/results/conv-algorithms-2core.md): the
+Where the time goes, measured (NumPy, 2 cores, benchmarks/results/2026-12-02-conv-algorithms-2core.md): the
 16 GEMMs run at the machine's GEMM speed and take about a quarter of the forward; the rest is
 the transforms, a few additions per value on arrays 4x the size of the output (16 values per
 2x2 tile), which the memory bus, not the arithmetic, limits. So the 2.25x fewer FLOPs do not
