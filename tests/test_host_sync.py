@@ -193,3 +193,34 @@ def test_a_training_epoch_reads_its_loss_and_accuracy_on_the_host_once_at_the_en
         train_one_epoch(model, DataLoader(data, batch_size=2), nn.CrossEntropyLoss(),
                         optim.SGD(model.parameters(), lr=0.1), "cpu", progress)
     assert caught.traceback[-2].name == "score" and progress.seen == 6
+
+
+@pytest.mark.parametrize("terminal", [True, False], ids=["tqdm-bar", "plain-lines"])
+def test_the_progress_display_reads_the_score_only_at_its_ten_marks(terminal):
+    """On a terminal (tqdm bar) or not, 100 batches read the running score at 10 marks, not per batch."""
+    import io
+
+    from minicnn.training.progress import PLAIN_LINES_PER_EPOCH, EpochProgress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return terminal
+
+    class CountedScore:
+        reads = 0
+
+        @property
+        def loss(self) -> float:
+            CountedScore.reads += 1
+            return 0.5
+
+        @property
+        def accuracy(self) -> float:
+            return 0.9
+
+    progress = EpochProgress("epoch", 100, stream=Terminal())
+    assert (progress.bar is not None) == terminal
+    for _ in range(100):
+        progress.update(1, CountedScore())
+    progress.close()
+    assert CountedScore.reads == PLAIN_LINES_PER_EPOCH

@@ -2,7 +2,9 @@
 
 tqdm redraws one line with carriage returns, which turns a log file or a CI log into noise,
 so the bar is used only when tqdm is installed AND the stream is a terminal; pipes and files
-get a line every 10% of the epoch instead.
+get a line every 10% of the epoch instead. Either way the running loss and accuracy are read
+only at those marks: on a GPU each read waits for the device, so reading them per batch
+would put a host round trip into every training step.
 """
 from __future__ import annotations
 
@@ -50,14 +52,15 @@ class EpochProgress:
         self.seen += batch_size
         if not self.enabled:
             return
-        if self.bar is not None:
-            # tqdm computes images/s and the ETA itself from the counts it is given.
-            self.bar.set_postfix(loss=f"{score.loss:.4f}", acc=f"{score.accuracy:.2%}",
-                                 refresh=False)
-            self.bar.update(batch_size)
-        elif self.seen >= self.next_line_at or self.seen == self.total:
-            self._print_line(score)
+        at_mark = self.seen >= self.next_line_at or self.seen == self.total
+        if at_mark:
             self.next_line_at += self.total / PLAIN_LINES_PER_EPOCH
+        if self.bar is not None:
+            if at_mark:  # the score is read here only (see the module docstring)
+                self.bar.set_postfix(loss=f"{score.loss:.4f}", acc=f"{score.accuracy:.2%}", refresh=False)
+            self.bar.update(batch_size)  # tqdm computes images/s and the ETA itself from the counts
+        elif at_mark:
+            self._print_line(score)
 
     def _print_line(self, score: RunningScore) -> None:
         elapsed = time.perf_counter() - self.start
