@@ -244,7 +244,7 @@ def test_seconds_warms_up_then_times_the_candidates_in_turns_and_keeps_each_ones
         calls.append(name)
         fake_clock.advance(durations[name])
 
-    seconds = auto._seconds({name: functools.partial(run, name) for name in durations}, np.empty(1))
+    seconds = auto.measure({name: functools.partial(run, name) for name in durations}, np.empty(1))
     # the warm-up round, then the timed rounds: each candidate twice in a row, the second run timed
     assert calls == ["a", "b", "c"] + ["a", "a", "b", "b", "c", "c"] * auto.TIMED_RUNS
     assert seconds == durations  # only the timed run is on the clock, not its untimed twin nor the others
@@ -254,7 +254,7 @@ def test_seconds_keeps_the_best_round_not_the_mean(monkeypatch, fake_clock):
     monkeypatch.setattr(auto, "TIMED_RUNS", 3)
     durations = iter([0.0, 0.0, 0.09, 0.0, 0.03, 0.0, 0.06])  # warm-up, then three (untimed, timed) rounds
 
-    seconds = auto._seconds({"uneven": lambda: fake_clock.advance(next(durations))}, np.empty(1))
+    seconds = auto.measure({"uneven": lambda: fake_clock.advance(next(durations))}, np.empty(1))
     assert seconds["uneven"] == pytest.approx(0.03, abs=1e-12)
 
 
@@ -267,13 +267,13 @@ def test_seconds_keeps_the_best_round_not_the_mean(monkeypatch, fake_clock):
 )
 def test_auto_times_applicable_algorithms_once_per_problem(x_shape, w_shape, kwargs, dtype, monkeypatch):
     timings = []
-    real_seconds = auto._seconds
+    real_seconds = auto.measure
 
     def counting_seconds(runs, array):
         timings.append(set(runs))
         return real_seconds(runs, array)
 
-    monkeypatch.setattr(auto, "_seconds", counting_seconds)
+    monkeypatch.setattr(auto, "measure", counting_seconds)
     backend = select_backend("conv2d", np.empty(0))  # the process default for CPU arrays
     candidates = set(registry.applicable_algorithms(_geometry(x_shape, w_shape, kwargs), backend)) - {"auto"}
 
@@ -329,7 +329,7 @@ def _only_fake_timed_algorithms(monkeypatch, *algorithms: _FakeTimedAlgorithm) -
             seconds[name] = by_name[name].seconds[direction]
         return seconds
 
-    monkeypatch.setattr(auto, "_seconds", fake_seconds)
+    monkeypatch.setattr(auto, "measure", fake_seconds)
 
 
 def test_auto_picks_the_fastest_measured_forward_and_backward_separately(monkeypatch):
@@ -392,7 +392,7 @@ def test_auto_times_the_selected_backends_own_implementation(monkeypatch):
             run()
         return dict.fromkeys(runs, 1.0)
 
-    monkeypatch.setattr(auto, "_seconds", one_second)
+    monkeypatch.setattr(auto, "measure", one_second)
     x, w = minicnn.tensor(rand(1, 2, 5, 5)), minicnn.tensor(rand(3, 2, 3, 3))
     with use_backend("numpy"), minicnn.no_grad():
         F.conv2d(x, w, algorithm="auto")

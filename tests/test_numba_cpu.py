@@ -145,13 +145,15 @@ def test_col2im_matches_torch_fold(kernel, kwargs, dtype):
 
 @pytest.mark.parametrize("samples_per_chunk", [2, 5], ids=["chunked", "one-chunk"])
 @pytest.mark.parametrize("keep_limit", [im2col.KEEP_LIMIT, 0], ids=["columns-kept", "columns-rebuilt"])
-def test_im2col_reused_and_kept_columns_match_torch(samples_per_chunk, keep_limit, dtype, monkeypatch):
+def test_im2col_reused_and_kept_columns_match_torch(samples_per_chunk, keep_limit, dtype, monkeypatch, request):
     """The numba im2col builds its columns into a reused buffer, except those kept from the forward
     for the weight gradient, which are a fresh array the next call must not overwrite."""
     x_shape, w_shape, kwargs = (5, 4, 7, 6), (6, 2, 3, 2), dict(padding=(1, 2), stride=(2, 1), groups=2)
     geometry = conv2d_geometry(x_shape, w_shape, None, **kwargs)
     sample_bytes = 4 * 3 * 2 * math.prod(geometry.output_size) * np.dtype(dtype).itemsize
-    monkeypatch.setattr(im2col, "_workspace_limit", samples_per_chunk * sample_bytes)
+    previous = im2col.get_workspace_limit()
+    im2col.set_workspace_limit(samples_per_chunk * sample_bytes)
+    request.addfinalizer(lambda: im2col.set_workspace_limit(previous))
     monkeypatch.setattr(im2col, "KEEP_LIMIT", keep_limit)
     algorithm = get_algorithm("im2col", "numba")
     x, w = rand(*x_shape, dtype=dtype), rand(*w_shape, dtype=dtype)
