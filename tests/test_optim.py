@@ -18,8 +18,8 @@ import minicnn
 from minicnn import optim
 from minicnn.optim import lr_scheduler
 from helpers.optim import (
-    check_checkpoint_round_trip, check_continues_from_numpy_torch_state, compare_state, make_params,
-    run_and_compare, step_both, two_group_adam, two_group_sgd,
+    check_checkpoint_round_trip, check_continues_from_numpy_torch_state, check_schedule_resumes, compare_state,
+    make_params, run_and_compare, schedules_on_both, step_both, two_group_adam, two_group_sgd,
 )
 from parity import assert_close, rand
 
@@ -252,10 +252,7 @@ SCHEDULES = {
 
 @pytest.mark.parametrize("schedule", SCHEDULES)
 def test_schedule_matches_torch_exactly_over_30_steps(schedule):
-    make_optimizer, name, kwargs = SCHEDULES[schedule]
-    mini_opt, torch_opt = make_optimizer(minicnn), make_optimizer(torch)
-    mini_sched = getattr(lr_scheduler, name)(mini_opt, **kwargs)
-    torch_sched = getattr(torch.optim.lr_scheduler, name)(torch_opt, **kwargs)
+    mini_opt, mini_sched, torch_opt, torch_sched = schedules_on_both(*SCHEDULES[schedule])
     assert mini_sched.get_last_lr() == torch_sched.get_last_lr()
     assert mini_sched.base_lrs == torch_sched.base_lrs
     step_both(mini_opt, mini_sched, torch_opt, torch_sched, 30)
@@ -263,20 +260,7 @@ def test_schedule_matches_torch_exactly_over_30_steps(schedule):
 
 @pytest.mark.parametrize("schedule", ["StepLR", "MultiStepLR", "CosineAnnealingLR", "OneCycleLR", "LambdaLR"])
 def test_schedule_resumes_from_a_checkpoint(schedule, tmp_path):
-    make_optimizer, name, kwargs = SCHEDULES[schedule]
-    mini_opt, torch_opt = make_optimizer(minicnn), make_optimizer(torch)
-    mini_sched = getattr(lr_scheduler, name)(mini_opt, **kwargs)
-    torch_sched = getattr(torch.optim.lr_scheduler, name)(torch_opt, **kwargs)
-    step_both(mini_opt, mini_sched, torch_opt, torch_sched, 12)
-    minicnn.save({"optimizer": mini_opt.state_dict(), "scheduler": mini_sched.state_dict()}, tmp_path / "c.npz")
-
-    checkpoint = minicnn.load(tmp_path / "c.npz")
-    resumed_opt = make_optimizer(minicnn)
-    resumed_sched = getattr(lr_scheduler, name)(resumed_opt, **kwargs)  # torch's order: scheduler first
-    resumed_opt.load_state_dict(checkpoint["optimizer"])
-    resumed_sched.load_state_dict(checkpoint["scheduler"])
-    assert resumed_sched.last_epoch == 12
-    step_both(resumed_opt, resumed_sched, torch_opt, torch_sched, 18)
+    check_schedule_resumes(*SCHEDULES[schedule], tmp_path, before=12, after=18)
 
 
 PLATEAU_CONFIGS = [

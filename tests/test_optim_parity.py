@@ -23,8 +23,9 @@ from minicnn import optim
 from minicnn.optim import lr_scheduler
 from parity import assert_close, rand
 from helpers.optim import (
-    IMPLEMENTATION_KNOBS, check_checkpoint_round_trip, check_continues_from_numpy_torch_state, compare_state,
-    feed_gradients, leaf_copies, make_params, run_and_compare, step_both, two_group_adam, two_group_sgd,
+    IMPLEMENTATION_KNOBS, check_checkpoint_round_trip, check_continues_from_numpy_torch_state,
+    check_schedule_resumes, compare_state, feed_gradients, leaf_copies, make_params, run_and_compare,
+    schedules_on_both, step_both, two_group_adam, two_group_sgd,
 )
 
 FUSED = 0.2
@@ -191,10 +192,7 @@ for strategy, three_phase, momentum in itertools.product(("cos", "linear"), (Fal
 
 @pytest.mark.parametrize("schedule", SIMPLE_SCHEDULES)
 def test_schedule_matches_torch_exactly(schedule):
-    make_optimizer, name, kwargs = SIMPLE_SCHEDULES[schedule]
-    mini_opt, torch_opt = make_optimizer(minicnn), make_optimizer(torch)
-    mini_sched = getattr(lr_scheduler, name)(mini_opt, **kwargs)
-    torch_sched = getattr(torch.optim.lr_scheduler, name)(torch_opt, **kwargs)
+    mini_opt, mini_sched, torch_opt, torch_sched = schedules_on_both(*SIMPLE_SCHEDULES[schedule])
     assert mini_sched.get_last_lr() == torch_sched.get_last_lr()
     step_both(mini_opt, mini_sched, torch_opt, torch_sched, 30)
 
@@ -259,20 +257,7 @@ def test_sequential_lr_state_dict_has_torchs_structure_and_resumes(tmp_path):
 
 @pytest.mark.parametrize("schedule", ["LinearLR-warmup", "OneCycleLR-linear-3phase=True-cycle=True-two_group_adam"])
 def test_schedule_resumes_from_a_checkpoint(schedule, tmp_path):
-    make_optimizer, name, kwargs = SIMPLE_SCHEDULES[schedule]
-    mini_opt, torch_opt = make_optimizer(minicnn), make_optimizer(torch)
-    mini_sched = getattr(lr_scheduler, name)(mini_opt, **kwargs)
-    torch_sched = getattr(torch.optim.lr_scheduler, name)(torch_opt, **kwargs)
-    step_both(mini_opt, mini_sched, torch_opt, torch_sched, 10)
-    assert set(mini_sched.state_dict()) == set(torch_sched.state_dict()) - {"_get_lr_called_within_step"}
-    minicnn.save({"optimizer": mini_opt.state_dict(), "scheduler": mini_sched.state_dict()}, tmp_path / "c.npz")
-
-    checkpoint = minicnn.load(tmp_path / "c.npz")
-    resumed_opt = make_optimizer(minicnn)
-    resumed_sched = getattr(lr_scheduler, name)(resumed_opt, **kwargs)
-    resumed_opt.load_state_dict(checkpoint["optimizer"])
-    resumed_sched.load_state_dict(checkpoint["scheduler"])
-    step_both(resumed_opt, resumed_sched, torch_opt, torch_sched, 20)
+    check_schedule_resumes(*SIMPLE_SCHEDULES[schedule], tmp_path, before=10, after=20)
 
 
 @pytest.mark.parametrize("make, message", [

@@ -8,6 +8,7 @@ import torch
 
 import minicnn
 from minicnn import optim
+from minicnn.optim import lr_scheduler
 from parity import assert_close, rand
 
 SHAPES = [(3, 4), (5,), (2, 3)]  # the last parameter gets a gradient only every other step
@@ -133,6 +134,32 @@ def two_group_adam(lib):
 def groups_snapshot(opt):
     """What a schedule may change: the rate and (OneCycleLR) the momentum or beta1 per group."""
     return [(g["lr"], g.get("momentum"), g.get("betas")) for g in opt.param_groups]
+
+
+def schedules_on_both(make_optimizer, name, kwargs):
+    """``(mini_opt, mini_sched, torch_opt, torch_sched)``: scheduler ``name`` with ``kwargs``
+    over ``make_optimizer(lib)``'s optimizer, in minicnn and in torch."""
+    mini_opt, torch_opt = make_optimizer(minicnn), make_optimizer(torch)
+    mini_sched = getattr(lr_scheduler, name)(mini_opt, **kwargs)
+    torch_sched = getattr(torch.optim.lr_scheduler, name)(torch_opt, **kwargs)
+    return mini_opt, mini_sched, torch_opt, torch_sched
+
+
+def check_schedule_resumes(make_optimizer, name, kwargs, tmp_path, before, after):
+    """``before`` epochs in lock step; the optimizer's and scheduler's state dicts (torch's keys)
+    through a file into fresh ones; then ``after`` more epochs still in step with torch's run."""
+    mini_opt, mini_sched, torch_opt, torch_sched = schedules_on_both(make_optimizer, name, kwargs)
+    step_both(mini_opt, mini_sched, torch_opt, torch_sched, before)
+    assert set(mini_sched.state_dict()) == set(torch_sched.state_dict()) - {"_get_lr_called_within_step"}
+    minicnn.save({"optimizer": mini_opt.state_dict(), "scheduler": mini_sched.state_dict()}, tmp_path / "c.npz")
+
+    checkpoint = minicnn.load(tmp_path / "c.npz")
+    resumed_opt = make_optimizer(minicnn)
+    resumed_sched = getattr(lr_scheduler, name)(resumed_opt, **kwargs)  # torch's order: scheduler first
+    resumed_opt.load_state_dict(checkpoint["optimizer"])
+    resumed_sched.load_state_dict(checkpoint["scheduler"])
+    assert resumed_sched.last_epoch == before
+    step_both(resumed_opt, resumed_sched, torch_opt, torch_sched, after)
 
 
 def step_both(mini_opt, mini_sched, torch_opt, torch_sched, epochs):
