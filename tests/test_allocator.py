@@ -11,30 +11,23 @@ import numpy as np
 import pytest
 
 from minicnn import allocator
+from helpers.malloc import env_with_helpers
 
-# Allocate and free three 15 MiB blocks, six times over; print the page faults of each round.
-# Untuned glibc maps the first round's blocks, then raises its thresholds to serve the next rounds
-# from the heap, and trims the heap on every free (more than the trim threshold lies free at its
-# top), so each round faults its pages in again.
+# Six rounds of allocating and freeing three 15 MiB blocks; print the page faults of each round.
 ROUNDS = """
-import resource, sys
-import numpy as np
+import sys
+from helpers.malloc import faults_per_round
 if sys.argv[1] == "tuned":
     from minicnn.allocator import keep_freed_memory
     assert keep_freed_memory()
-faults = []
-for _ in range(6):
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    blocks = [np.ones(15 * 2**20 // 8) for _ in range(3)]
-    del blocks
-    faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
-print(*faults)
+print(*faults_per_round(6))
 """
 
 
 def faults_per_round(mode: str) -> list[int]:
+    """The page faults of each of ROUNDS' rounds in a fresh interpreter, "tuned" or "untuned"."""
     out = subprocess.run([sys.executable, "-c", ROUNDS, mode], capture_output=True, text=True, check=True,
-                         env={"PATH": ""})
+                         env=env_with_helpers({"PATH": ""}))
     return [int(n) for n in out.stdout.split()]
 
 

@@ -2,16 +2,21 @@
 must change nothing process-wide: not glibc's malloc, not the environment, not any thread pool."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+from helpers.malloc import env_with_helpers
 
 REPO = Path(__file__).parent.parent
 
 
 def run_fresh(code: str) -> subprocess.CompletedProcess:
-    """``code`` in a fresh interpreter, started in the checkout so that it imports this minicnn."""
-    return subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    """``code`` in a fresh interpreter, started in the checkout so that it imports this minicnn
+    (and able to import the tests' ``helpers``)."""
+    return subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120,
+                          env=env_with_helpers(dict(os.environ)))
 
 
 def test_importing_minicnn_does_not_import_torch():
@@ -28,8 +33,7 @@ def test_importing_minicnn_does_not_import_torch():
 # anything asked the C library for mallopt, and (on glibc) whether freed 15 MiB blocks still
 # page-fault in again on reuse, as they do under glibc's own adaptive thresholds.
 NO_PROCESS_WIDE_CHANGE = """
-import ctypes, os, resource, sys
-import numpy as np
+import ctypes, os, sys
 import threadpoolctl
 
 asked = []
@@ -54,12 +58,8 @@ if "numba" in sys.modules:
     assert numba.get_num_threads() == numba.config.NUMBA_NUM_THREADS
 
 if sys.platform.startswith("linux"):
-    faults = []
-    for _ in range(4):
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-        blocks = [np.ones(15 * 2**20 // 8) for _ in range(3)]
-        del blocks
-        faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+    from helpers.malloc import faults_per_round
+    faults = faults_per_round(4)
     assert min(faults[1:]) > 500, f"freed blocks were reused: malloc was retuned ({faults})"
 print("unchanged")
 """

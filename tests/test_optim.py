@@ -18,29 +18,10 @@ import minicnn
 from minicnn import optim
 from minicnn.optim import lr_scheduler
 from helpers.optim import (
-    TIGHT, feed_gradients, make_params, step_both, two_group_adam, two_group_sgd,
+    check_checkpoint_round_trip, check_continues_from_numpy_torch_state, check_schedule_resumes, compare_state,
+    make_params, run_and_compare, schedules_on_both, step_both, two_group_adam, two_group_sgd,
 )
 from parity import assert_close, rand
-
-def run_and_compare(mini_opt, mini, torch_opt, ref, dtype, steps=10, first_step=0):
-    for step in range(first_step, first_step + steps):
-        feed_gradients(mini, ref, dtype, step)
-        mini_opt.step()
-        torch_opt.step()
-        for k, (pm, pt) in enumerate(zip(mini, ref)):
-            assert_close(pm, pt, dtype, f"param {k} after step {step + 1}", scale_rtol=TIGHT)
-
-
-def compare_state(mini_opt, mini, torch_opt, ref, dtype):
-    """Every state entry (buffers and step counts) equals torch's."""
-    for k, (pm, pt) in enumerate(zip(mini, ref)):
-        mini_state, torch_state = mini_opt.state[pm], torch_opt.state[pt]
-        assert set(mini_state) == set(torch_state), f"param {k}: state keys"
-        for name, value in torch_state.items():
-            if name == "step":
-                assert mini_state[name] == int(value.item())
-            else:
-                assert_close(mini_state[name], value, dtype, f"param {k}: state {name}", scale_rtol=TIGHT)
 
 
 # ---------------------------------------------------------------------- SGD
@@ -121,42 +102,12 @@ def test_add_param_group_takes_defaults_for_missing_hyperparameters():
     ("AdamW", dict(lr=0.01)),
 ])
 def test_state_dict_round_trip_through_a_checkpoint_continues_identically(name, kwargs, dtype, tmp_path):
-    mini, ref = make_params(dtype)
-    mini_opt, torch_opt = getattr(optim, name)(mini, **kwargs), getattr(torch.optim, name)(ref, **kwargs)
-    run_and_compare(mini_opt, mini, torch_opt, ref, dtype, steps=4)
-
-    state = mini_opt.state_dict()
-    assert sorted(state["state"]) == [0, 1, 2]
-    assert state["param_groups"][0]["params"] == [0, 1, 2]
-    minicnn.save({"optimizer": state}, tmp_path / "ckpt.npz")
-    loaded = minicnn.load(tmp_path / "ckpt.npz")["optimizer"]
-
-    # A fresh optimizer with different hyperparameters over copies of the parameters:
-    # loading must restore both the hyperparameters and the buffers.
-    resumed = [minicnn.tensor(p.numpy().copy(), requires_grad=True) for p in mini]
-    resumed_opt = getattr(optim, name)(resumed, lr=0.5)
-    resumed_opt.load_state_dict(loaded)
-    assert resumed_opt.param_groups[0]["lr"] == kwargs["lr"]
-    run_and_compare(resumed_opt, resumed, torch_opt, ref, dtype, steps=6, first_step=4)
-    compare_state(resumed_opt, resumed, torch_opt, ref, dtype)
+    check_checkpoint_round_trip(name, kwargs, dtype, tmp_path)
 
 
 @pytest.mark.parametrize("name, kwargs", [("SGD", dict(lr=0.1, momentum=0.9)), ("Adam", dict(lr=0.01, amsgrad=True))])
 def test_loads_a_torch_state_dict_converted_to_numpy(name, kwargs, dtype):
-    mini, ref = make_params(dtype)
-    torch_opt = getattr(torch.optim, name)(ref, **kwargs)
-    for step in range(5):
-        feed_gradients(mini, ref, dtype, step)
-        torch_opt.step()
-    torch_state = torch_opt.state_dict()
-    converted = {
-        "state": {i: {k: v.numpy() for k, v in s.items()} for i, s in torch_state["state"].items()},
-        "param_groups": torch_state["param_groups"],
-    }
-    resumed = [minicnn.tensor(p.detach().numpy().copy(), requires_grad=True) for p in ref]
-    mini_opt = getattr(optim, name)(resumed, **kwargs)
-    mini_opt.load_state_dict(converted)
-    run_and_compare(mini_opt, resumed, torch_opt, ref, dtype, steps=5, first_step=5)
+    check_continues_from_numpy_torch_state(name, kwargs, dtype)
 
 
 def test_load_state_dict_casts_to_the_parameter_dtype_and_copies():
@@ -301,10 +252,7 @@ SCHEDULES = {
 
 @pytest.mark.parametrize("schedule", SCHEDULES)
 def test_schedule_matches_torch_exactly_over_30_steps(schedule):
-    make_optimizer, name, kwargs = SCHEDULES[schedule]
-    mini_opt, torch_opt = make_optimizer(minicnn), make_optimizer(torch)
-    mini_sched = getattr(lr_scheduler, name)(mini_opt, **kwargs)
-    torch_sched = getattr(torch.optim.lr_scheduler, name)(torch_opt, **kwargs)
+    mini_opt, mini_sched, torch_opt, torch_sched = schedules_on_both(*SCHEDULES[schedule])
     assert mini_sched.get_last_lr() == torch_sched.get_last_lr()
     assert mini_sched.base_lrs == torch_sched.base_lrs
     step_both(mini_opt, mini_sched, torch_opt, torch_sched, 30)
@@ -312,20 +260,7 @@ def test_schedule_matches_torch_exactly_over_30_steps(schedule):
 
 @pytest.mark.parametrize("schedule", ["StepLR", "MultiStepLR", "CosineAnnealingLR", "OneCycleLR", "LambdaLR"])
 def test_schedule_resumes_from_a_checkpoint(schedule, tmp_path):
-    make_optimizer, name, kwargs = SCHEDULES[schedule]
-    mini_opt, torch_opt = make_optimizer(minicnn), make_optimizer(torch)
-    mini_sched = getattr(lr_scheduler, name)(mini_opt, **kwargs)
-    torch_sched = getattr(torch.optim.lr_scheduler, name)(torch_opt, **kwargs)
-    step_both(mini_opt, mini_sched, torch_opt, torch_sched, 12)
-    minicnn.save({"optimizer": mini_opt.state_dict(), "scheduler": mini_sched.state_dict()}, tmp_path / "c.npz")
-
-    checkpoint = minicnn.load(tmp_path / "c.npz")
-    resumed_opt = make_optimizer(minicnn)
-    resumed_sched = getattr(lr_scheduler, name)(resumed_opt, **kwargs)  # torch's order: scheduler first
-    resumed_opt.load_state_dict(checkpoint["optimizer"])
-    resumed_sched.load_state_dict(checkpoint["scheduler"])
-    assert resumed_sched.last_epoch == 12
-    step_both(resumed_opt, resumed_sched, torch_opt, torch_sched, 18)
+    check_schedule_resumes(*SCHEDULES[schedule], tmp_path, before=12, after=18)
 
 
 PLATEAU_CONFIGS = [

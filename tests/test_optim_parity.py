@@ -22,33 +22,13 @@ import minicnn
 from minicnn import optim
 from minicnn.optim import lr_scheduler
 from parity import assert_close, rand
-from helpers.optim import feed_gradients, make_params, step_both, two_group_adam, two_group_sgd
+from helpers.optim import (
+    IMPLEMENTATION_KNOBS, check_checkpoint_round_trip, check_continues_from_numpy_torch_state,
+    check_schedule_resumes, compare_state, feed_gradients, leaf_copies, make_params, run_and_compare,
+    schedules_on_both, step_both, two_group_adam, two_group_sgd,
+)
 
 FUSED = 0.2
-
-
-def compare_state(mini_opt, mini, torch_opt, ref, dtype):
-    """Every state entry equals torch's: buffers as arrays, ``step`` as a count, scalars as numbers."""
-    for k, (pm, pt) in enumerate(zip(mini, ref)):
-        mini_state, torch_state = mini_opt.state[pm], torch_opt.state[pt]
-        assert set(mini_state) == set(torch_state), f"param {k}: state keys"
-        for name, value in torch_state.items():
-            if name == "step":
-                assert mini_state[name] == int(value.item())
-            elif value.dim() == 0:  # NAdam's mu_product: same dtype, same value to the bit
-                assert np.dtype(type(mini_state[name])) == np.dtype(str(value.dtype).removeprefix("torch."))
-                assert float(mini_state[name]) == value.item(), f"param {k}: state {name}"
-            else:
-                assert_close(mini_state[name], value, dtype, f"param {k}: state {name}", scale_rtol=FUSED)
-
-
-def run_and_compare(mini_opt, mini, torch_opt, ref, dtype, steps=10, first_step=0):
-    for step in range(first_step, first_step + steps):
-        feed_gradients(mini, ref, dtype, step)
-        mini_opt.step()
-        torch_opt.step()
-        for k, (pm, pt) in enumerate(zip(mini, ref)):
-            assert_close(pm, pt, dtype, f"param {k} after step {step + 1}", scale_rtol=FUSED)
 
 
 def _grid(**axes):
@@ -82,12 +62,11 @@ def _case_id(case):
 def test_matches_torch_step_by_step(name, config, dtype):
     mini, ref = make_params(dtype)
     mini_opt, torch_opt = getattr(optim, name)(mini, **config), getattr(torch.optim, name)(ref, **config)
-    run_and_compare(mini_opt, mini, torch_opt, ref, dtype)
-    compare_state(mini_opt, mini, torch_opt, ref, dtype)
+    run_and_compare(mini_opt, mini, torch_opt, ref, dtype, scale_rtol=FUSED)
+    compare_state(mini_opt, mini, torch_opt, ref, dtype, scale_rtol=FUSED)
 
 
 NAMES = list(CONFIGS)
-IMPLEMENTATION_KNOBS = {"foreach", "capturable", "differentiable", "fused"}  # torch's kernels, not the rule
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -113,7 +92,7 @@ def test_param_groups_with_their_own_hyperparameters(name, dtype):
 
     lr = 0.5 if name == "Adadelta" else 0.02
     mini_opt, torch_opt = getattr(optim, name)(groups(mini), lr=lr), getattr(torch.optim, name)(groups(ref), lr=lr)
-    run_and_compare(mini_opt, mini, torch_opt, ref, dtype)
+    run_and_compare(mini_opt, mini, torch_opt, ref, dtype, scale_rtol=FUSED)
 
 
 def test_nadam_mu_product_follows_the_default_dtype():
@@ -124,8 +103,8 @@ def test_nadam_mu_product_follows_the_default_dtype():
     try:
         mini, ref = make_params(np.float64)
         mini_opt, torch_opt = optim.NAdam(mini, lr=0.01), torch.optim.NAdam(ref, lr=0.01)
-        run_and_compare(mini_opt, mini, torch_opt, ref, np.float64)
-        compare_state(mini_opt, mini, torch_opt, ref, np.float64)
+        run_and_compare(mini_opt, mini, torch_opt, ref, np.float64, scale_rtol=FUSED)
+        compare_state(mini_opt, mini, torch_opt, ref, np.float64, scale_rtol=FUSED)
         assert type(mini_opt.state[mini[0]]["mu_product"]) is np.float64
     finally:
         minicnn.set_default_dtype(old_mini)
@@ -137,7 +116,7 @@ def test_adagrad_creates_every_state_at_construction_as_torch():
     mini_opt = optim.Adagrad(mini, initial_accumulator_value=0.25)
     torch_opt = torch.optim.Adagrad(ref, initial_accumulator_value=0.25)
     assert sorted(mini_opt.state_dict()["state"]) == sorted(torch_opt.state_dict()["state"]) == [0, 1, 2]
-    compare_state(mini_opt, mini, torch_opt, ref, np.float64)
+    compare_state(mini_opt, mini, torch_opt, ref, np.float64, scale_rtol=FUSED)
 
 
 # ---------------------------------------------------------------------- state dicts
@@ -152,44 +131,12 @@ RESUME_CASES = [
 
 @pytest.mark.parametrize("name, kwargs", RESUME_CASES, ids=[c[0] for c in RESUME_CASES])
 def test_state_dict_round_trip_through_a_checkpoint_continues_identically(name, kwargs, dtype, tmp_path):
-    mini, ref = make_params(dtype)
-    mini_opt, torch_opt = getattr(optim, name)(mini, **kwargs), getattr(torch.optim, name)(ref, **kwargs)
-    run_and_compare(mini_opt, mini, torch_opt, ref, dtype, steps=4)
-
-    state = mini_opt.state_dict()
-    torch_state = torch_opt.state_dict()
-    assert sorted(state["state"]) == sorted(torch_state["state"])
-    for i in state["state"]:
-        assert set(state["state"][i]) == set(torch_state["state"][i])
-    assert [set(g) for g in state["param_groups"]] == [
-        set(g) - IMPLEMENTATION_KNOBS for g in torch_state["param_groups"]]
-    minicnn.save({"optimizer": state}, tmp_path / "ckpt.npz")
-    loaded = minicnn.load(tmp_path / "ckpt.npz")["optimizer"]
-
-    resumed = [minicnn.tensor(p.numpy().copy(), requires_grad=True) for p in mini]
-    resumed_opt = getattr(optim, name)(resumed, lr=0.5)  # the loaded groups bring back the real lr
-    resumed_opt.load_state_dict(loaded)
-    run_and_compare(resumed_opt, resumed, torch_opt, ref, dtype, steps=6, first_step=4)
-    compare_state(resumed_opt, resumed, torch_opt, ref, dtype)
+    check_checkpoint_round_trip(name, kwargs, dtype, tmp_path, scale_rtol=FUSED)
 
 
 @pytest.mark.parametrize("name, kwargs", RESUME_CASES, ids=[c[0] for c in RESUME_CASES])
 def test_continues_from_a_torch_state_dict_converted_to_numpy(name, kwargs, dtype):
-    mini, ref = make_params(dtype)
-    torch_opt = getattr(torch.optim, name)(ref, **kwargs)
-    for step in range(5):
-        feed_gradients(mini, ref, dtype, step)
-        torch_opt.step()
-    torch_state = torch_opt.state_dict()
-    converted = {
-        "state": {i: {k: v.numpy() for k, v in s.items()} for i, s in torch_state["state"].items()},
-        "param_groups": torch_state["param_groups"],
-    }
-    resumed = [minicnn.tensor(p.detach().numpy().copy(), requires_grad=True) for p in ref]
-    mini_opt = getattr(optim, name)(resumed, **kwargs)
-    mini_opt.load_state_dict(converted)
-    run_and_compare(mini_opt, resumed, torch_opt, ref, dtype, steps=5, first_step=5)
-    compare_state(mini_opt, resumed, torch_opt, ref, dtype)
+    check_continues_from_numpy_torch_state(name, kwargs, dtype, scale_rtol=FUSED)
 
 
 # ---------------------------------------------------------------------- errors
@@ -245,10 +192,7 @@ for strategy, three_phase, momentum in itertools.product(("cos", "linear"), (Fal
 
 @pytest.mark.parametrize("schedule", SIMPLE_SCHEDULES)
 def test_schedule_matches_torch_exactly(schedule):
-    make_optimizer, name, kwargs = SIMPLE_SCHEDULES[schedule]
-    mini_opt, torch_opt = make_optimizer(minicnn), make_optimizer(torch)
-    mini_sched = getattr(lr_scheduler, name)(mini_opt, **kwargs)
-    torch_sched = getattr(torch.optim.lr_scheduler, name)(torch_opt, **kwargs)
+    mini_opt, mini_sched, torch_opt, torch_sched = schedules_on_both(*SIMPLE_SCHEDULES[schedule])
     assert mini_sched.get_last_lr() == torch_sched.get_last_lr()
     step_both(mini_opt, mini_sched, torch_opt, torch_sched, 30)
 
@@ -313,20 +257,7 @@ def test_sequential_lr_state_dict_has_torchs_structure_and_resumes(tmp_path):
 
 @pytest.mark.parametrize("schedule", ["LinearLR-warmup", "OneCycleLR-linear-3phase=True-cycle=True-two_group_adam"])
 def test_schedule_resumes_from_a_checkpoint(schedule, tmp_path):
-    make_optimizer, name, kwargs = SIMPLE_SCHEDULES[schedule]
-    mini_opt, torch_opt = make_optimizer(minicnn), make_optimizer(torch)
-    mini_sched = getattr(lr_scheduler, name)(mini_opt, **kwargs)
-    torch_sched = getattr(torch.optim.lr_scheduler, name)(torch_opt, **kwargs)
-    step_both(mini_opt, mini_sched, torch_opt, torch_sched, 10)
-    assert set(mini_sched.state_dict()) == set(torch_sched.state_dict()) - {"_get_lr_called_within_step"}
-    minicnn.save({"optimizer": mini_opt.state_dict(), "scheduler": mini_sched.state_dict()}, tmp_path / "c.npz")
-
-    checkpoint = minicnn.load(tmp_path / "c.npz")
-    resumed_opt = make_optimizer(minicnn)
-    resumed_sched = getattr(lr_scheduler, name)(resumed_opt, **kwargs)
-    resumed_opt.load_state_dict(checkpoint["optimizer"])
-    resumed_sched.load_state_dict(checkpoint["scheduler"])
-    step_both(resumed_opt, resumed_sched, torch_opt, torch_sched, 20)
+    check_schedule_resumes(*SIMPLE_SCHEDULES[schedule], tmp_path, before=10, after=20)
 
 
 @pytest.mark.parametrize("make, message", [
@@ -364,7 +295,7 @@ def test_resumes_from_a_torch_checkpoint_file(name, kwargs, tmp_path):
     torch.save({"optimizer": torch_opt.state_dict(), "scheduler": torch_sched.state_dict()}, tmp_path / "ckpt.pt")
 
     checkpoint = minicnn.load(tmp_path / "ckpt.pt")
-    resumed = [minicnn.tensor(p.detach().numpy().copy(), requires_grad=True) for p in ref]
+    resumed = leaf_copies(ref)
     mini_opt = getattr(optim, name)(resumed, **kwargs)
     mini_sched = lr_scheduler.StepLR(mini_opt, step_size=2, gamma=0.5)
     mini_opt.load_state_dict(checkpoint["optimizer"])
@@ -378,4 +309,4 @@ def test_resumes_from_a_torch_checkpoint_file(name, kwargs, tmp_path):
         assert mini_sched.get_last_lr() == torch_sched.get_last_lr()
         for k, (pm, pt) in enumerate(zip(resumed, ref)):
             assert_close(pm, pt, dtype, f"param {k} after step {step + 1}", scale_rtol=FUSED)
-    compare_state(mini_opt, resumed, torch_opt, ref, dtype)
+    compare_state(mini_opt, resumed, torch_opt, ref, dtype, scale_rtol=FUSED)

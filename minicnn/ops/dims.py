@@ -4,15 +4,17 @@ from __future__ import annotations
 from typing import Sequence
 
 
-def wrap_dim(dim: int, ndim: int) -> int:
+def wrap_dim(dim: int, ndim: int, op: str | None = None) -> int:
     """``dim`` in ``[-ndim, ndim)`` as an axis in ``[0, ndim)``.
 
     As in torch, a 0-d tensor accepts dim 0 and -1 (it is treated as 1-d for this check).
+    ``op`` names the operation in the error (``"softmax: Dimension out of range ..."``).
     """
     bound = max(ndim, 1)
     if not -bound <= dim < bound:
+        prefix = f"{op}: " if op else ""
         raise IndexError(
-            f"Dimension out of range (expected to be in range of [{-bound}, {bound - 1}], "
+            f"{prefix}Dimension out of range (expected to be in range of [{-bound}, {bound - 1}], "
             f"but got {dim})"
         )
     return dim % bound

@@ -18,7 +18,8 @@ from typing import Any
 
 from ..backends import array_module
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, check_hyperparameters, decayed_gradient, zeros_state
+from .moments import mean_of_squares_
+from .optimizer import Optimizer, ParamsT, check_hyperparameters, decayed_gradient
 
 
 class Adadelta(Optimizer):
@@ -43,18 +44,11 @@ class Adadelta(Optimizer):
     def _update(self, p: Tensor, group: dict[str, Any]) -> None:
         lr, rho, eps = group["lr"], group["rho"], group["eps"]
         xp = array_module(p.array)
-        state = self.state[p]
-        if not state:
-            state["step"] = 0
-            state["square_avg"] = zeros_state(p)
-            state["acc_delta"] = zeros_state(p)
-        state["step"] += 1
-        square_avg, acc_delta = state["square_avg"].array, state["acc_delta"].array
+        self._count_step(p)
+        square_avg, acc_delta = self._state_buffer(p, "square_avg"), self._state_buffer(p, "acc_delta")
         grad = decayed_gradient(p, group)
 
-        square_avg *= rho
-        square_avg += (1 - rho) * grad * grad
+        mean_of_squares_(square_avg, grad, rho)
         delta = xp.sqrt(acc_delta + eps) / xp.sqrt(square_avg + eps) * grad
-        acc_delta *= rho
-        acc_delta += (1 - rho) * delta * delta
+        mean_of_squares_(acc_delta, delta, rho)
         p.array += -lr * delta

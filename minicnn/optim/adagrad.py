@@ -51,10 +51,9 @@ class Adagrad(Optimizer):
 
     def _update(self, p: Tensor, group: dict[str, Any]) -> None:
         xp = array_module(p.array)
-        state = self.state[p]
-        state["step"] += 1
+        step = self._count_step(p)
         grad = decayed_gradient(p, group)
-        clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
-        state_sum = state["sum"].array
+        clr = group["lr"] / (1 + (step - 1) * group["lr_decay"])
+        state_sum = self.state[p]["sum"].array
         state_sum += grad * grad
         p.array += -clr * grad / (xp.sqrt(state_sum) + group["eps"])

@@ -20,9 +20,8 @@ from typing import Any
 
 from ..backends import array_module
 from ..tensor import Tensor
-from .optimizer import (
-    Optimizer, ParamsT, check_hyperparameters, decayed_gradient, lerp_, zeros_state,
-)
+from .moments import adam_moments_, bias_corrections
+from .optimizer import Optimizer, ParamsT, check_hyperparameters, decayed_gradient
 
 
 class Adam(Optimizer):
@@ -49,33 +48,22 @@ class Adam(Optimizer):
         super().__init__(params, defaults)
 
     def _update(self, p: Tensor, group: dict[str, Any]) -> None:
-        lr, (beta1, beta2), eps, amsgrad = group["lr"], group["betas"], group["eps"], group["amsgrad"]
+        lr, eps = group["lr"], group["eps"]
         xp = array_module(p.array)
-        state = self.state[p]
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = zeros_state(p)
-            state["exp_avg_sq"] = zeros_state(p)
-            if amsgrad:
-                state["max_exp_avg_sq"] = zeros_state(p)
-        state["step"] += 1
-        step = state["step"]
-        param, exp_avg, exp_avg_sq = p.array, state["exp_avg"].array, state["exp_avg_sq"].array
+        step = self._count_step(p)
+        exp_avg, exp_avg_sq = self._state_buffer(p, "exp_avg"), self._state_buffer(p, "exp_avg_sq")
         grad = decayed_gradient(p, group)
-        lerp_(exp_avg, grad, 1 - beta1)
-        exp_avg_sq *= beta2
-        exp_avg_sq += (1 - beta2) * grad * grad  # torch's addcmul order: (value * g) * g
-        if amsgrad:
-            second_moment = state["max_exp_avg_sq"].array
+        adam_moments_(exp_avg, exp_avg_sq, grad, group["betas"])
+        if group["amsgrad"]:
+            second_moment = self._state_buffer(p, "max_exp_avg_sq")
             xp.maximum(second_moment, exp_avg_sq, out=second_moment)
         else:
             second_moment = exp_avg_sq
 
-        bias_correction1 = 1 - beta1**step
-        bias_correction2 = 1 - beta2**step
+        bias_correction1, bias_correction2 = bias_corrections(group["betas"], step)
         step_size = lr / bias_correction1
         denom = xp.sqrt(second_moment) / bias_correction2**0.5 + eps
-        param += -step_size * exp_avg / denom  # torch's addcdiv order: (value * m) / denom
+        p.array += -step_size * exp_avg / denom  # torch's addcdiv order: (value * m) / denom
 
 
 class AdamW(Adam):

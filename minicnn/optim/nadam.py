@@ -24,9 +24,8 @@ from typing import Any
 
 from ..backends import array_module
 from ..tensor import Tensor
-from .optimizer import (
-    Optimizer, ParamsT, check_hyperparameters, decayed_gradient, lerp_, scalar_dtype, zeros_state,
-)
+from .moments import adam_moments_, bias_corrections
+from .optimizer import Optimizer, ParamsT, check_hyperparameters, decayed_gradient, scalar_dtype
 
 
 class NAdam(Optimizer):
@@ -52,28 +51,22 @@ class NAdam(Optimizer):
         super().__init__(params, defaults)
 
     def _update(self, p: Tensor, group: dict[str, Any]) -> None:
-        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+        lr, (beta1, _), eps = group["lr"], group["betas"], group["eps"]
         momentum_decay = group["momentum_decay"]
         xp = array_module(p.array)
         state = self.state[p]
-        if not state:
-            state["step"] = 0
-            state["mu_product"] = scalar_dtype().type(1.0)
-            state["exp_avg"] = zeros_state(p)
-            state["exp_avg_sq"] = zeros_state(p)
-        state["step"] += 1
-        step = state["step"]
-        exp_avg, exp_avg_sq = state["exp_avg"].array, state["exp_avg_sq"].array
+        step = self._count_step(p)
+        exp_avg, exp_avg_sq = self._state_buffer(p, "exp_avg"), self._state_buffer(p, "exp_avg_sq")
         grad = decayed_gradient(p, group)
 
         mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
         mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
-        state["mu_product"] = mu_product = state["mu_product"] * mu  # rounded to its dtype
+        mu_product = state.get("mu_product", scalar_dtype().type(1.0)) * mu  # rounded to its dtype
+        state["mu_product"] = mu_product
         mu_product_next = float(mu_product) * mu_next
-        lerp_(exp_avg, grad, 1 - beta1)
-        exp_avg_sq *= beta2
-        exp_avg_sq += (1 - beta2) * grad * grad
-        denom = xp.sqrt(exp_avg_sq / (1 - beta2**step)) + eps
+        adam_moments_(exp_avg, exp_avg_sq, grad, group["betas"])
+        _, bias_correction2 = bias_corrections(group["betas"], step)
+        denom = xp.sqrt(exp_avg_sq / bias_correction2) + eps
         p.array += (-lr * (1.0 - mu) / (1.0 - float(mu_product))) * grad / denom
         p.array += ((-lr * mu_next) / (1.0 - mu_product_next)) * exp_avg / denom
 

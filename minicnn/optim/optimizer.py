@@ -4,7 +4,9 @@ An optimizer holds its parameters in *param groups*: dicts with a ``"params"`` l
 value per hyperparameter (``"lr"``, ``"momentum"`` …), so that, e.g., biases can get a
 different learning rate than weights. Per-parameter memory (momentum buffers, Adam's
 moments) lives in ``state[param]``. A subclass writes ``_update(p, group)``, the rule for
-one parameter that has a gradient (or overrides ``step`` when its rule needs more).
+one parameter that has a gradient (or overrides ``step`` when its rule needs more), and gets
+its step count and buffers from ``_count_step`` and ``_state_buffer``; the running averages
+the adaptive rules share are in ``moments.py``.
 
 ``state_dict()`` has torch's structure — parameters are replaced by their position in the
 groups, because tensor identities do not survive a save/load::
@@ -116,6 +118,20 @@ class Optimizer:
         """Apply the update rule to ``p`` (which has a gradient) with its group's hyperparameters."""
         raise NotImplementedError
 
+    def _count_step(self, p: Tensor) -> int:
+        """Advance p's step count ``state["step"]`` (0 before its first update) and return it."""
+        state = self.state[p]
+        state["step"] = state.get("step", 0) + 1
+        return state["step"]
+
+    def _state_buffer(self, p: Tensor, name: str):
+        """p's state buffer ``name`` (a moment, an accumulator) as an array, created the first
+        time it is asked for as zeros shaped, typed and placed like p."""
+        state = self.state[p]
+        if name not in state:
+            state[name] = Tensor(array_module(p.array).zeros_like(p.array))
+        return state[name].array
+
     @staticmethod
     def _evaluate_closure(closure: Callable[[], Any] | None):
         """Re-run the forward/backward pass for optimizers that need it (as torch does)."""
@@ -222,25 +238,6 @@ def decayed_gradient(p: Tensor, group: dict[str, Any]):
         else:
             grad = grad + weight_decay * p.array
     return grad
-
-
-def zeros_state(p: Tensor) -> Tensor:
-    """A zero buffer shaped, typed and placed like ``p`` (a moment, an accumulator)."""
-    return Tensor(array_module(p.array).zeros_like(p.array))
-
-
-def lerp_(start, end, weight: float) -> None:
-    """``start += weight * (end - start)`` in place, rounded as ``torch.lerp_`` rounds it.
-
-    torch switches formula at weight 0.5 so that the result is exact at both ends (weight
-    0 gives start, weight 1 gives end). The weight is rounded to the arrays' dtype first, as
-    torch does for a float32 tensor.
-    """
-    w = start.dtype.type(weight)
-    if abs(w) < 0.5:
-        start += w * (end - start)
-    else:
-        start[...] = end - (end - start) * (1 - w)
 
 
 def scalar_dtype() -> np.dtype:

@@ -22,9 +22,8 @@ from typing import Any
 
 from ..backends import array_module
 from ..tensor import Tensor
-from .optimizer import (
-    Optimizer, ParamsT, check_hyperparameters, decayed_gradient, lerp_, zeros_state,
-)
+from .moments import adam_moments_, bias_corrections
+from .optimizer import Optimizer, ParamsT, check_hyperparameters, decayed_gradient
 
 
 class RAdam(Optimizer):
@@ -47,23 +46,14 @@ class RAdam(Optimizer):
         super().__init__(params, defaults)
 
     def _update(self, p: Tensor, group: dict[str, Any]) -> None:
-        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+        lr, (_, beta2), eps = group["lr"], group["betas"], group["eps"]
         xp = array_module(p.array)
-        state = self.state[p]
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = zeros_state(p)
-            state["exp_avg_sq"] = zeros_state(p)
-        state["step"] += 1
-        step = state["step"]
-        exp_avg, exp_avg_sq = state["exp_avg"].array, state["exp_avg_sq"].array
+        step = self._count_step(p)
+        exp_avg, exp_avg_sq = self._state_buffer(p, "exp_avg"), self._state_buffer(p, "exp_avg_sq")
         grad = decayed_gradient(p, group)
 
-        lerp_(exp_avg, grad, 1 - beta1)
-        exp_avg_sq *= beta2
-        exp_avg_sq += (1 - beta2) * grad * grad
-        bias_correction1 = 1 - beta1**step
-        bias_correction2 = 1 - beta2**step
+        adam_moments_(exp_avg, exp_avg_sq, grad, group["betas"])
+        bias_correction1, bias_correction2 = bias_corrections(group["betas"], step)
         bias_corrected_exp_avg = exp_avg / bias_correction1
         rho_inf = 2 / (1 - beta2) - 1
         rho_t = rho_inf - 2 * step * (beta2**step) / bias_correction2

@@ -18,7 +18,8 @@ from typing import Any
 
 from ..backends import array_module
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, check_hyperparameters, decayed_gradient, lerp_, zeros_state
+from .moments import lerp_, mean_of_squares_
+from .optimizer import Optimizer, ParamsT, check_hyperparameters, decayed_gradient
 
 
 class RMSprop(Optimizer):
@@ -43,29 +44,20 @@ class RMSprop(Optimizer):
     def _update(self, p: Tensor, group: dict[str, Any]) -> None:
         lr, alpha, eps, momentum = group["lr"], group["alpha"], group["eps"], group["momentum"]
         xp = array_module(p.array)
-        state = self.state[p]
-        if not state:
-            state["step"] = 0
-            state["square_avg"] = zeros_state(p)
-            if momentum > 0:
-                state["momentum_buffer"] = zeros_state(p)
-            if group["centered"]:
-                state["grad_avg"] = zeros_state(p)
-        state["step"] += 1
+        self._count_step(p)
         grad = decayed_gradient(p, group)
 
-        square_avg = state["square_avg"].array
-        square_avg *= alpha
-        square_avg += (1 - alpha) * grad * grad
+        square_avg = self._state_buffer(p, "square_avg")
+        mean_of_squares_(square_avg, grad, alpha)
         if group["centered"]:
-            grad_avg = state["grad_avg"].array
+            grad_avg = self._state_buffer(p, "grad_avg")
             lerp_(grad_avg, grad, 1 - alpha)
             avg = xp.sqrt(square_avg - grad_avg * grad_avg)
         else:
             avg = xp.sqrt(square_avg)
         avg += eps
         if momentum > 0:
-            buffer = state["momentum_buffer"].array
+            buffer = self._state_buffer(p, "momentum_buffer")
             buffer *= momentum
             buffer += grad / avg
             p.array += -lr * buffer

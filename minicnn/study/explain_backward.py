@@ -224,37 +224,25 @@ def _crop(grad_padded: np.ndarray, forward: ConvSteps) -> np.ndarray:
     return grad_padded[:, top : top + h, left : left + w]
 
 
-def _autograd(forward: ConvSteps, g: np.ndarray, stride, padding, dilation) -> AutogradGradients:
+def _autograd(forward: ConvSteps, g: np.ndarray) -> AutogradGradients:
     x = Tensor(forward.input[None].copy(), requires_grad=True)
     w = Tensor(forward.weight.copy(), requires_grad=True)
     b = Tensor(np.zeros(w.shape[0], dtype=g.dtype), requires_grad=True)
-    y = F.conv2d(x, w, b, stride=stride, padding=padding, dilation=dilation,
-                 groups=forward.geometry.groups, algorithm=forward.algorithm)
+    y = F.conv2d(x, w, b, **forward.arguments, algorithm=forward.algorithm)
     y.backward(Tensor(g[None]))
     return AutogradGradients(x.grad.numpy()[0], w.grad.numpy(), b.grad.numpy())
 
 
-def conv2d_backward_steps(
-    input: GridSpec = None,
-    kernel: GridSpec = None,
-    grad_output: GridSpec = None,
-    *,
-    stride=1,
-    padding=0,
-    dilation=1,
-    groups: int = 1,
-    in_channels: int | None = None,
-    out_channels: int | None = None,
-    algorithm: str | None = None,
-    dtype=np.float32,
-) -> ConvBackwardSteps:
-    """The forward steps of :func:`conv2d_steps` (same arguments), then the backward for the
-    upstream gradient ``grad_output`` (C_out, OH, OW); see :class:`ConvBackwardSteps`."""
-    forward = conv2d_steps(input, kernel, stride=stride, padding=padding, dilation=dilation,
-                           groups=groups, in_channels=in_channels, out_channels=out_channels,
-                           algorithm=algorithm, dtype=dtype)
+def conv2d_backward_steps(input: GridSpec = None, kernel: GridSpec = None,
+                          grad_output: GridSpec = None, **options) -> ConvBackwardSteps:
+    """The forward steps of :func:`conv2d_steps` (``options`` are its keyword arguments:
+    stride, padding, dilation, groups, in_channels, out_channels, algorithm, dtype), then the
+    backward for the upstream gradient ``grad_output`` (C_out, OH, OW); see
+    :class:`ConvBackwardSteps`."""
+    forward = conv2d_steps(input, kernel, **options)
     g = grad_output_array(grad_output, forward.output.shape, forward.output.dtype)
     weight = forward.weight
+    groups = forward.geometry.groups
     c_out, cg, kh, kw = weight.shape
     reads = _weight_reads(forward)
     grad_weight = (reads * g[:, None, None, None]).sum(axis=(-2, -1))
@@ -268,7 +256,7 @@ def conv2d_backward_steps(
     flipped = _flipped_kernels(weight, forward.geometry.dilation)
     grad_padded = _transposed_convolution(forward, grad_full, flipped)
     grad_input, grad_bias = _crop(grad_padded, forward), g.sum(axis=(1, 2))
-    auto = _autograd(forward, g, stride, padding, dilation)
+    auto = _autograd(forward, g)
     differences = {
         "dL/dx": _max_difference(grad_input, auto.grad_input),
         "dL/dw": _max_difference(grad_weight, auto.grad_weight),

@@ -13,6 +13,7 @@ output is [[4, 3, 4], [2, 4, 3], [2, 3, 4]].
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -64,6 +65,9 @@ class ConvSteps:
     padded    (C, H + top + bottom, W + left + right), what the windows slide over
     columns   (groups, C/groups*KH*KW, OH*OW): im2col's column matrix, one column per window
     output    (C_out, OH, OW), from ``F.conv2d(..., algorithm=algorithm)``
+    arguments stride, padding, dilation and groups as given to ``F.conv2d`` (padding may be
+              "same"), so that a later step (the backward's autograd check) runs the very
+              same convolution
     transform for algorithm "winograd" or "fft": its transforms on filter 0 (see
               :mod:`.explain_transforms`); None for the other algorithms
     """
@@ -75,6 +79,7 @@ class ConvSteps:
     columns: np.ndarray
     output: np.ndarray
     algorithm: str
+    arguments: dict[str, Any]
     transform: WinogradTile | FFTSpectra | None = None
 
 
@@ -161,8 +166,8 @@ def conv2d_steps(
     x = Tensor(image[None].astype(dtype))                                   # (1, C, H, W)
     w = Tensor(conv_weight(kernel, image.shape[0], groups, out_channels).astype(dtype))
     name = algorithm or get_default_algorithm()
-    output = F.conv2d(x, w, stride=stride, padding=padding, dilation=dilation, groups=groups,
-                      algorithm=name)
+    arguments = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    output = F.conv2d(x, w, **arguments, algorithm=name)
     geometry = conv2d_geometry(x.shape, w.shape, None, stride, padding, dilation, groups)
     # For a batch of one, the column matrix holds (group, row (c, i, j), column (p, q)) in
     # that order whether or not im2col keeps a batch axis; name the three axes explicitly.
@@ -171,8 +176,7 @@ def conv2d_steps(
     padded = pad_input(x.array, geometry)[0]
     transform = None
     if name in _TRANSFORMS:
-        direct = F.conv2d(x, w, stride=stride, padding=padding, dilation=dilation, groups=groups,
-                          algorithm="direct")
+        direct = F.conv2d(x, w, **arguments, algorithm="direct")
         transform = _TRANSFORMS[name](padded, w.array, geometry, output.numpy()[0], direct.numpy()[0])
     return ConvSteps(
         input=x.array[0],
@@ -182,6 +186,7 @@ def conv2d_steps(
         columns=columns,
         output=output.numpy()[0],
         algorithm=name,
+        arguments=arguments,
         transform=transform,
     )
 

@@ -7,18 +7,8 @@ from __future__ import annotations
 
 from ..autograd.tensor_core import Tensor
 from ..ops.activation import LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from ..ops.dims import wrap_dim
 from .arguments import floating, refuse_bool, require_floating
-
-
-def _check_dim(op: str, dim: int, ndim: int) -> int:
-    """torch's rule: a 0-d tensor has one addressable dim, so dim ∈ [-max(ndim, 1), max(ndim, 1))."""
-    span = max(ndim, 1)
-    if not -span <= dim < span:
-        raise IndexError(
-            f"{op}: Dimension out of range (expected to be in range of [{-span}, {span - 1}], "
-            f"but got {dim})"
-        )
-    return dim % span
 
 
 def softmax_along(function, name: str, input: Tensor, dim: int, dtype=None) -> Tensor:
@@ -27,7 +17,7 @@ def softmax_along(function, name: str, input: Tensor, dim: int, dtype=None) -> T
     A 0-d input is its own only class, treated as a vector of length 1; an empty dim gives an
     empty result, as in torch. Integer input needs ``dtype`` (torch has no integer softmax).
     """
-    axis = _check_dim(name, dim, input.ndim)
+    axis = wrap_dim(dim, input.ndim, op=name)
     if dtype is not None:
         input = input.to(dtype)
     require_floating(name, input)
