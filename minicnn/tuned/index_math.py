@@ -5,8 +5,9 @@ The Numba CPU kernels (:mod:`minicnn.tuned.numba.kernels`) and the Numba CUDA ke
 output positions read inside the image, which output a given input position feeds, where a
 window's first tap lands — so the answers live here, once, and :func:`compile_for` compiles them
 for each target: ``numba.njit(inline="always")`` on the CPU, ``numba.cuda.jit(device=True,
-inline=True)`` on the GPU. Uncompiled, they are ordinary functions, which the tests check against
-brute-force enumeration (tests/test_index_math.py) and the host side calls (the launch shapes of
+inline="always")`` on the GPU — inlined into the calling kernel in Numba's IR on both. Uncompiled,
+they are ordinary functions, which the tests check against brute-force enumeration
+(tests/test_index_math.py) and the host side calls (the launch shapes of
 :mod:`minicnn.tuned.gpu.launch`). ``kernels/common.cuh`` spells the same formulas in CUDA C.
 
 The convention throughout: output position p reads, through tap i, the input position

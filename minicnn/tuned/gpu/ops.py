@@ -1,10 +1,12 @@
 """Host side of the GPU kernels, shared by the CuPy and Numba CUDA backends.
 
 The two backends compile different sources (``kernels/*.cu`` with NVRTC, and the twins in
-:mod:`.numba_cuda_kernels` with Numba) of the same kernels, with the same arguments. What
+:mod:`minicnn.tuned.numba_cuda.kernels` with Numba) of the same kernels, with the same arguments. What
 differs is only how a kernel is found and launched, which each backend supplies as a
 :data:`Launcher`. Everything else — allocating outputs on the arrays' device, choosing the
-launch shape (:mod:`.launch`), building the argument lists — lives here once.
+launch shape (:mod:`.launch`), building the argument lists — lives here once. The argument
+lists are those of the C kernels: tests/test_kernel_sources.py checks them against the
+parameters parsed from ``kernels/*.cu``.
 
 Arrays are ``xp`` arrays: CuPy on a GPU; NumPy under Numba's CUDA simulator.
 """

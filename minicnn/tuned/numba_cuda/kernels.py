@@ -36,7 +36,7 @@ from .. import index_math
 # ---------------------------------------------------------------------------- device helpers
 # The index arithmetic shared with the Numba CPU kernels (minicnn.tuned.index_math), compiled as
 # device functions inlined into the kernels that call them.
-_index = index_math.compile_for(cuda.jit(device=True, inline=True))
+_index = index_math.compile_for(cuda.jit(device=True, inline="always"))
 valid_outputs = _index.valid_outputs
 window_reads_input = _index.window_reads_input
 first_tap_at_or_after_border = _index.first_tap_at_or_after_border
@@ -49,7 +49,7 @@ input_extent = _index.input_extent
 def conv_kernels(dtype: np.dtype, tile: int, weight_threads: int) -> SimpleNamespace:
     """The three direct-conv kernels for float32 or float64 arrays, with tiles of up to
     ``tile`` x ``tile`` pixels and grad-weight blocks of up to ``weight_threads`` threads
-    (compiled on first launch; the launches of :mod:`.cuda_launch` must use the same values).
+    (compiled on first launch; the launches of :mod:`minicnn.tuned.gpu.launch` must use the same values).
     """
     real = numba.from_dtype(dtype)  # element type of the shared-memory tiles
     zero = dtype.type(0)  # accumulators start in the array's own precision
