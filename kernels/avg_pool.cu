@@ -1,14 +1,20 @@
 // Average pooling, forward and backward: the twins of avg_pool_forward / avg_pool_backward in
-// minicnn/backends/numba_cuda_kernels.py (checked there against torch under Numba's simulator).
+// minicnn/tuned/numba_cuda/kernels.py (checked there against torch under Numba's simulator).
 //
 // Window (p, q) reads rows p*SH - PH + a (a < KH) and columns q*SW - PW + b (b < KW). Padding
 // adds zero, so only the taps inside the image are summed. divisor (OH, OW) holds torch's count
 // for each window (count_include_pad, ceil_mode and divisor_override are settled on the host, in
-// minicnn/functional/pooling/avg_pool.py). Arguments after the arrays:
-// N, C, H, W, OH, OW, KH, KW, SH, SW, PH, PW.
+// minicnn/functional/pooling/avg_pool.py). Above each kernel: its grid, block, dynamic shared
+// memory and argument order (checked by tests/test_kernel_sources.py).
 #include "common.cuh"
 
 // One thread per output: the window's sum (in double) divided by its divisor.
+//
+// kernel  avg_pool_forward
+// grid    (ceil(N*C*OH*OW / threads), 1, 1)
+// block   (threads, 1, 1), threads = min(256, N*C*OH*OW)
+// shared  none
+// args    x, divisor, y, batch, channels, height, width, out_h, out_w, kh, kw, sh, sw, ph, pw
 template <typename T>
 __global__ void avg_pool_forward(const T* x, const T* divisor, T* y,
                                  int batch, int channels, int height, int width, int out_h, int out_w,
@@ -31,6 +37,12 @@ __global__ void avg_pool_forward(const T* x, const T* divisor, T* y,
 
 // One thread per output spreads grad / divisor evenly over its window's pixels inside the
 // image; grad_x is zeroed beforehand, and the adds are atomic because windows overlap.
+//
+// kernel  avg_pool_backward
+// grid    (ceil(N*C*OH*OW / threads), 1, 1)
+// block   (threads, 1, 1), threads = min(256, N*C*OH*OW)
+// shared  none
+// args    grad_out, divisor, grad_x, batch, channels, height, width, out_h, out_w, kh, kw, sh, sw, ph, pw
 template <typename T>
 __global__ void avg_pool_backward(const T* grad_out, const T* divisor, T* grad_x,
                                   int batch, int channels, int height, int width, int out_h, int out_w,

@@ -1,5 +1,7 @@
-// Index helpers shared by the minicnn kernels (the twins of the @cuda.jit(device=True) helpers
-// in minicnn/backends/numba_cuda_kernels.py).
+// Index helpers shared by the minicnn kernels. The index arithmetic (valid_outputs …
+// input_extent) is the CUDA C spelling of minicnn/tuned/index_math.py, which the Numba CPU and
+// Numba CUDA kernels compile from one Python source; tests/test_kernel_sources.py checks that
+// each function there has a twin here with the same parameters.
 //
 // Conventions used by every kernel: arrays are C-contiguous (N, C, H, W); output pixel (p, q)
 // reads, through kernel tap (i, j), input pixel (p*SH + i*DH - top, q*SW + j*DW - left), and a
@@ -26,6 +28,34 @@ __device__ __forceinline__ Range valid_outputs(int out_len, int in_len, int stri
     const int lo = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
     const int hi = offset >= in_len ? 0 : min(out_len, (in_len - 1 - offset) / stride + 1);
     return Range{lo, max(lo, hi)};
+}
+
+// Whether any of the taps start, start + dilation, …, start + (taps-1)*dilation lands in [0, size).
+__device__ __forceinline__ bool window_reads_input(int start, int taps, int dilation, int size) {
+    const Range inside = valid_outputs(taps, size, dilation, start);
+    return inside.hi > inside.lo;
+}
+
+// torch's winner of an all -inf max-pool window is its first tap, moved past the top/left border:
+// taps are `dilation` apart, so the first one at or after 0 is start mod dilation (Python's mod).
+__device__ __forceinline__ int first_tap_at_or_after_border(int start, int dilation) {
+    return start < 0 ? floor_mod(start, dilation) : start;
+}
+
+// The output position p whose tap `tap` reads input `position`, or -1 if none does: tap i of
+// output p reads p*stride + i*dilation - padding, so p = (position + padding - i*dilation) / stride
+// where that is a whole number in [0, out_len). C's / and % are exact here: shifted >= 0.
+__device__ __forceinline__ int output_reading(int position, int tap, int dilation, int stride, int padding,
+                                              int out_len) {
+    const int shifted = position + padding - tap * dilation;  // = p*stride for the p that reads position
+    if (shifted < 0 || shifted % stride != 0 || shifted / stride >= out_len) return -1;
+    return shifted / stride;
+}
+
+// Input positions read by `outputs` consecutive outputs, padding included: the side of the patch a
+// tile stages.
+__device__ __forceinline__ int input_extent(int outputs, int kernel, int stride, int dilation) {
+    return (outputs - 1) * stride + (kernel - 1) * dilation + 1;
 }
 
 // -infinity of T, spelled with bit patterns: NVRTC compiles without <cmath>'s INFINITY.

@@ -1,16 +1,17 @@
 // Tiled direct convolution: forward, gradient of the input, gradient of the weight.
 //
-// The twins of conv_kernels() in minicnn/backends/numba_cuda_kernels.py (checked there, against
-// torch, under Numba's CUDA simulator); launched by minicnn/backends/gpu_ops.py with the launch
-// shapes of minicnn/backends/cuda_launch.py.
+// The twins of conv_kernels() in minicnn/tuned/numba_cuda/kernels.py (checked there, against
+// torch, under Numba's CUDA simulator); launched by minicnn/tuned/gpu/ops.py with the launch
+// shapes of minicnn/tuned/gpu/launch.py. Above each kernel: its grid, block, dynamic shared
+// memory and argument order (tests/test_kernel_sources.py checks the arguments against the
+// C parameters and against what the host side passes).
 //
 // Shapes: x (N, C, H, W), w (C_out, Cg, KH, KW) with Cg = C / groups, y (N, C_out, OH, OW).
 // Output channel o belongs to group g = o / (C_out / groups), which reads input channels
 // g*Cg … g*Cg + Cg - 1. Output pixel (p, q) reads, through tap (i, j), input pixel
 // (p*SH + i*DH - top, q*SW + j*DW - left); outside the image that is zero padding.
-//
-// Every kernel takes the same sizes after its three arrays:
-//   C, H, W, C_out, Cg, KH, KW, OH, OW, SH, SW, top, left, DH, DW, groups
+// Every kernel takes the same sizes after its three arrays: C, H, W, C_out, Cg, KH, KW, OH, OW,
+// then the geometry SH, SW, top, left, DH, DW, groups.
 //
 // Compile-time constants (-D, passed by the CuPy backend from cuda_launch.tile_constants(), which
 // also shapes the launches, so that both agree): MINICNN_TILE, the side of a tile of pixels — a
@@ -29,13 +30,19 @@ static_assert(MINICNN_TILE >= 1 && MINICNN_TILE * MINICNN_TILE <= 1024,
               "a tile is one block: at most 1024 threads");
 static_assert(MINICNN_WEIGHT_THREADS >= 1 && MINICNN_WEIGHT_THREADS <= 1024, "at most 1024 threads per block");
 
-// Forward. grid (N*C_out, tiles down, tiles across); block (tile_w, tile_h) with
-// tile = min(MINICNN_TILE, OH or OW): one thread per output pixel of plane (n, o). For each input
-// channel c of o's group the block stages in shared memory the input patch its tile reads —
-// patch_h = (tile_h-1)*SH + (KH-1)*DH + 1 rows from row0 = (first output row of the tile)*SH - top,
-// the same for columns — and the KH*KW weights w[o, c]. Output (p, q) at tile position (ty, tx) then finds tap (i, j) at
+// Forward: one thread per output pixel of plane (n, o). For each input channel c of o's group the
+// block stages in shared memory the input patch its tile reads — patch_h rows from
+// row0 = (first output row of the tile)*SH - top, the same for columns — and the KH*KW weights
+// w[o, c]. Output (p, q) at tile position (ty, tx) then finds tap (i, j) at
 // patch[ty*SH + i*DH][tx*SW + j*DW]: every input pixel comes from global memory once per block
-// instead of once per tap. Shared memory: patch_h*patch_w + KH*KW elements.
+// instead of once per tap.
+//
+// kernel  conv2d_forward
+// grid    (N*C_out, ceil(OH / tile_h), ceil(OW / tile_w)), tile_h = min(MINICNN_TILE, OH), tile_w = min(MINICNN_TILE, OW)
+// block   (tile_w, tile_h, 1)
+// shared  patch_h*patch_w + KH*KW elements of T, patch_h = (tile_h-1)*SH + (KH-1)*DH + 1, patch_w alike
+// args    x, w, y, channels, height, width, out_channels, group_channels, kh, kw, out_h, out_w,
+//         sh, sw, top, left, dh, dw, groups
 template <typename T>
 __global__ void __launch_bounds__(MINICNN_TILE * MINICNN_TILE)
 conv2d_forward(const T* x, const T* w, T* y,
@@ -43,8 +50,7 @@ conv2d_forward(const T* x, const T* w, T* y,
                int kh, int kw, int out_h, int out_w,
                int sh, int sw, int top, int left, int dh, int dw, int groups) {
     const int tile_h = min(MINICNN_TILE, out_h), tile_w = min(MINICNN_TILE, out_w);  // = blockDim.y, .x
-    const int patch_h = (tile_h - 1) * sh + (kh - 1) * dh + 1;
-    const int patch_w = (tile_w - 1) * sw + (kw - 1) * dw + 1;
+    const int patch_h = input_extent(tile_h, kh, sh, dh), patch_w = input_extent(tile_w, kw, sw, dw);
     T* patch = shared_tiles<T>();           // row-major (patch_h, patch_w)
     T* taps = patch + patch_h * patch_w;    // row-major (KH, KW)
 
@@ -84,12 +90,19 @@ conv2d_forward(const T* x, const T* w, T* y,
 // Gradient of the input: one thread per input pixel, gathering (no two threads write the same
 // pixel, so no atomics). Input row h is read by output row p through tap i exactly when
 // p*SH + i*DH - top == h, i.e. when reach = h + top - i*DH is >= 0 and divisible by SH, and then
-// p = reach / SH. grid (N*C, tiles down, tiles across) over the input; block (tile_w, tile_h),
-// tile = min(MINICNN_TILE, H or W).
-// The output rows that reach the tile's input rows h0 … h0 + tile_h - 1 are
+// p = reach / SH < OH (output_reading). The tiles cover the input. The output rows that reach the
+// tile's input rows h0 … h0 + tile_h - 1 are
 // p_first = floor((h0 + top - (KH-1)*DH) / SH) … floor((h0 + tile_h - 1 + top) / SH); for each
 // output channel o of the group, that grad_y patch (zero outside the output) and w[o, c] are
-// staged in shared memory. Shared memory: as sized by cuda_launch.conv_grad_input.
+// staged in shared memory. However the tile is aligned with the stride, the patch spans at most
+// patch_h = (tile_h - 1 + (KH-1)*DH) / SH + 2 rows, which is what the host reserves.
+//
+// kernel  conv2d_grad_input
+// grid    (N*C, ceil(H / tile_h), ceil(W / tile_w)), tile_h = min(MINICNN_TILE, H), tile_w = min(MINICNN_TILE, W)
+// block   (tile_w, tile_h, 1)
+// shared  patch_h*patch_w + KH*KW elements of T, patch_h = (tile_h - 1 + (KH-1)*DH) / SH + 2, patch_w alike
+// args    grad_y, w, grad_x, channels, height, width, out_channels, group_channels, kh, kw, out_h, out_w,
+//         sh, sw, top, left, dh, dw, groups
 template <typename T>
 __global__ void __launch_bounds__(MINICNN_TILE * MINICNN_TILE)
 conv2d_grad_input(const T* grad_y, const T* w, T* grad_x,
@@ -124,14 +137,11 @@ conv2d_grad_input(const T* grad_y, const T* w, T* grad_x,
         __syncthreads();
         if (h < height && v < width) {
             for (int i = 0; i < kh; ++i) {
-                const int reach_row = h + top - i * dh;  // = p*SH if output row p reads h through tap i
-                if (reach_row < 0 || reach_row % sh != 0) continue;
-                const int p = reach_row / sh;
+                const int p = output_reading(h, i, dh, sh, top, out_h);  // the output row reading h through tap i
+                if (p < 0) continue;
                 for (int j = 0; j < kw; ++j) {
-                    const int reach_col = v + left - j * dw;
-                    if (reach_col < 0 || reach_col % sw != 0) continue;
-                    const int q = reach_col / sw;
-                    total += taps[i * kw + j] * patch[(p - p_first) * patch_w + q - q_first];
+                    const int q = output_reading(v, j, dw, sw, left, out_w);
+                    if (q >= 0) total += taps[i * kw + j] * patch[(p - p_first) * patch_w + q - q_first];
                 }
             }
         }
@@ -146,14 +156,19 @@ conv2d_grad_input(const T* grad_y, const T* w, T* grad_x,
 // grad_w zeroed beforehand:
 //     grad_w[o, c, i, j] = sum over n, p, q of
 //                          grad_y[n, o, p, q] * x[n, g*Cg + c, p*SH + i*DH - top, q*SW + j*DW - left].
-// grid (C_out*Cg, tap groups, up to N); a 1-D block of taps_per_block taps times `replicas`
-// threads, min(MINICNN_WEIGHT_THREADS, taps * tile pixels) in all: thread t works on tap
+// A block is taps_per_block taps times `replicas` threads: thread t works on tap
 // blockIdx.y*taps_per_block + t % taps_per_block and on the pixels replica, replica + replicas, …
 // of each tile (replica = t / taps_per_block). For each of its samples n the block walks the
-// output plane (n, o) tile by tile (tile = min(MINICNN_TILE, OH or OW)), staging the grad_y tile
-// and the input patch under it as in the forward; at the end the replicas' partial sums are added
-// in shared memory and one atomicAdd per tap merges the blocks. Shared memory: tile_h*tile_w +
-// patch_h*patch_w + blockDim.x elements.
+// output plane (n, o) tile by tile, staging the grad_y tile and the input patch under it as in
+// the forward; at the end the replicas' partial sums are added in shared memory and one atomicAdd
+// per tap merges the blocks.
+//
+// kernel  conv2d_grad_weight
+// grid    (C_out*Cg, ceil(KH*KW / taps_per_block), min(N, 65535)), taps_per_block = min(KH*KW, threads)
+// block   (threads, 1, 1), threads = min(MINICNN_WEIGHT_THREADS, KH*KW*tile_h*tile_w), tiles as in the forward
+// shared  tile_h*tile_w + patch_h*patch_w + threads elements of T, patch_h and patch_w as in the forward
+// args    grad_y, x, grad_w, channels, height, width, out_channels, group_channels, kh, kw, out_h, out_w,
+//         sh, sw, top, left, dh, dw, groups, batch
 template <typename T>
 __global__ void __launch_bounds__(MINICNN_WEIGHT_THREADS)
 conv2d_grad_weight(const T* grad_y, const T* x, T* grad_w,
@@ -171,8 +186,7 @@ conv2d_grad_weight(const T* grad_y, const T* x, T* grad_w,
     const int replica = t / taps_per_block;
     const bool active = replica < replicas && tap < kh * kw;  // leftover threads only help loading
     const int i = tap / kw, j = tap % kw;
-    const int patch_h = (tile_h - 1) * sh + (kh - 1) * dh + 1;
-    const int patch_w = (tile_w - 1) * sw + (kw - 1) * dw + 1;
+    const int patch_h = input_extent(tile_h, kh, sh, dh), patch_w = input_extent(tile_w, kw, sw, dw);
     T* grad_tile = shared_tiles<T>();
     T* patch = grad_tile + tile_h * tile_w;
     T* partial = patch + patch_h * patch_w;

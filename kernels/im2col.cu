@@ -1,14 +1,22 @@
 // im2col and col2im: the memory-bound halves of conv2d-as-GEMM (the GEMMs run in cuBLAS through
-// cupy.matmul; see Im2colGemm in minicnn/functional/conv/im2col.py).
+// cupy.matmul; see Im2colGemm in minicnn/tuned/numpy/im2col.py), launched by GpuColumns in
+// minicnn/tuned/gpu/ops.py.
 //
 // The column matrix of a chunk of n samples is (C*KH*KW, n*OH*OW), row (c, i, j) and column
 // (n, p, q) — the layout of the NumPy im2col — seen here unflattened as cols[c][i][j][n][p][q]:
 //     cols[c, i, j, n, p, q] = x[n, c, p*SH + i*DH - top, q*SW + j*DW - left]   (0 in the padding)
-// Arguments after the two arrays: N, C, H, W, KH, KW, OH, OW, SH, SW, top, left, DH, DW.
+// Above each kernel: its grid, block, dynamic shared memory and argument order (checked by
+// tests/test_kernel_sources.py).
 #include "common.cuh"
 
 // One thread per column-matrix element, in its memory order, so that consecutive threads write
 // consecutive addresses (coalesced) while their reads stride through the image by SW.
+//
+// kernel  im2col
+// grid    (ceil(C*KH*KW*N*OH*OW / threads), 1, 1)
+// block   (threads, 1, 1), threads = min(256, C*KH*KW*N*OH*OW)
+// shared  none
+// args    x, cols, batch, channels, height, width, kh, kw, out_h, out_w, sh, sw, top, left, dh, dw
 template <typename T>
 __global__ void im2col(const T* x, T* cols,
                        int batch, int channels, int height, int width, int kh, int kw, int out_h, int out_w,
@@ -31,7 +39,14 @@ __global__ void im2col(const T* x, T* cols,
 
 // The adjoint: grad_x[n, c, h, v] = sum of the column entries that copied pixel (h, v). One
 // thread per input pixel, gathering (deterministic, no atomics): tap i of output row p copied
-// row h exactly when reach = h + top - i*DH is >= 0, divisible by SH, and p = reach / SH < OH.
+// row h exactly when reach = h + top - i*DH is >= 0, divisible by SH, and p = reach / SH < OH
+// (output_reading).
+//
+// kernel  col2im
+// grid    (ceil(N*C*H*W / threads), 1, 1)
+// block   (threads, 1, 1), threads = min(256, N*C*H*W)
+// shared  none
+// args    cols, grad_x, batch, channels, height, width, kh, kw, out_h, out_w, sh, sw, top, left, dh, dw
 template <typename T>
 __global__ void col2im(const T* cols, T* grad_x,
                        int batch, int channels, int height, int width, int kh, int kw, int out_h, int out_w,
@@ -46,13 +61,11 @@ __global__ void col2im(const T* cols, T* grad_x,
     // cols[c, i, j, n] is the (OH, OW) plane at ((c*KH + i)*KW + j)*N + n.
     T total = 0;
     for (int i = 0; i < kh; ++i) {
-        const int reach_row = h + top - i * dh;
-        if (reach_row < 0 || reach_row % sh != 0 || reach_row / sh >= out_h) continue;
-        const int p = reach_row / sh;
+        const int p = output_reading(h, i, dh, sh, top, out_h);  // the output row reading h through tap i
+        if (p < 0) continue;
         for (int j = 0; j < kw; ++j) {
-            const int reach_col = v + left - j * dw;
-            if (reach_col < 0 || reach_col % sw != 0 || reach_col / sw >= out_w) continue;
-            const int q = reach_col / sw;
+            const int q = output_reading(v, j, dw, sw, left, out_w);
+            if (q < 0) continue;
             total += cols[((((long long)c * kh + i) * kw + j) * batch + n) * out_plane + p * out_w + q];
         }
     }

@@ -1,21 +1,22 @@
 // Max pooling, forward and backward: the twins of max_pool_forward / max_pool_backward in
-// minicnn/backends/numba_cuda_kernels.py (checked there against torch under Numba's simulator).
+// minicnn/tuned/numba_cuda/kernels.py (checked there against torch under Numba's simulator).
 //
 // Window (p, q) reads rows p*SH - PH + a*DH (a < KH) and columns q*SW - PW + b*DW (b < KW);
-// taps outside the image are padding, i.e. -inf. Arguments after the arrays:
-// N, C, H, W, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW.
+// taps outside the image are padding, i.e. -inf. Above each kernel: its grid, block, dynamic
+// shared memory and argument order (checked by tests/test_kernel_sources.py).
 #include "common.cuh"
-
-// torch's winner of an all -inf window is its first tap, moved past the top/left border: taps
-// are DH apart, so the first one at or after row 0 is row0 mod DH (Python's mod).
-__device__ __forceinline__ int first_tap_at_or_after_border(int start, int dilation) {
-    return start < 0 ? floor_mod(start, dilation) : start;
-}
 
 // One thread per output: the window's max and the flat index row*W + col of the pixel holding
 // it. Taps are scanned row-major and only a strictly larger value replaces the best, so the
 // FIRST largest tap wins, as in torch; a NaN takes over from every value, an earlier NaN
 // included, so the window's LAST NaN wins, as in torch.
+//
+// kernel  max_pool_forward
+// grid    (ceil(N*C*OH*OW / threads), 1, 1)
+// block   (threads, 1, 1), threads = min(256, N*C*OH*OW)
+// shared  none
+// args    x, values, indices, batch, channels, height, width, out_h, out_w,
+//         kh, kw, sh, sw, ph, pw, dh, dw
 template <typename T>
 __global__ void max_pool_forward(const T* x, T* values, long long* indices,
                                  int batch, int channels, int height, int width, int out_h, int out_w,
@@ -50,6 +51,13 @@ __global__ void max_pool_forward(const T* x, T* values, long long* indices,
 // One thread per output adds its gradient onto its winner; grad_x is zeroed beforehand.
 // Overlapping windows can share a winner, so the add is atomic. A window wholly in the padding
 // (possible only with dilation) read no input, so it sends nothing.
+//
+// kernel  max_pool_backward
+// grid    (ceil(N*C*OH*OW / threads), 1, 1)
+// block   (threads, 1, 1), threads = min(256, N*C*OH*OW)
+// shared  none
+// args    grad_out, indices, grad_x, batch, channels, height, width, out_h, out_w,
+//         kh, kw, sh, sw, ph, pw, dh, dw
 template <typename T>
 __global__ void max_pool_backward(const T* grad_out, const long long* indices, T* grad_x,
                                   int batch, int channels, int height, int width, int out_h, int out_w,
@@ -59,9 +67,7 @@ __global__ void max_pool_backward(const T* grad_out, const long long* indices, T
     const int q = element % out_w;
     const int p = (element / out_w) % out_h;
     const long long plane = element / ((long long)out_w * out_h);
-    const Range rows = valid_outputs(kh, height, dh, p * sh - ph);
-    const Range cols = valid_outputs(kw, width, dw, q * sw - pw);
-    if (rows.hi > rows.lo && cols.hi > cols.lo)
+    if (window_reads_input(p * sh - ph, kh, dh, height) && window_reads_input(q * sw - pw, kw, dw, width))
         atomicAdd(grad_x + plane * height * width + indices[element], grad_out[element]);
 }
 

@@ -21,10 +21,12 @@ from minicnn.functional.pooling.avg_pool import _divisors
 from minicnn.tuned.numpy import get_workspace_limit, set_workspace_limit
 from parity import assert_close, rand
 from helpers.cases import AVG_CASES, CONV_CASES, MAX_CASES
+from helpers.launches import shrink_cuda_launches
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same'")
 
-SIMULATED = "Numba's CUDA simulator is too slow for the sweep; tests/test_numba_cuda_sim.py covers it"
+SIMULATED = ("Numba's CUDA simulator is too slow for the sweep; a subset of it below (test_simulated_numba_cuda_*) "
+             "and tests/test_numba_cuda_sim.py cover it")
 
 
 def _tuned(op: str) -> list:
@@ -169,3 +171,62 @@ def test_every_reference_is_registered_and_the_numpy_backend_tunes_im2col_and_wi
     assert registry.lookup("conv2d", "im2col", "numpy") is not registry.reference("conv2d", "im2col")
     assert registry.lookup("conv2d", "direct", "numpy") is registry.reference("conv2d", "direct")
     assert F.conv.get_algorithm("im2col", "numpy") is registry.own("conv2d", "im2col", "numpy")
+
+
+# ---------------------------------------------------------------------------- numba_cuda, simulated
+# Under Numba's CUDA simulator the numba_cuda kernels are too slow for the sweeps above (every
+# GPU thread is a Python thread), which skip them. They still run through the same
+# reference-checked cases: a few of the sweep's cases, chosen for what they exercise, with the
+# launches shrunk (tests/helpers/launches.py) so that these small shapes span several tiles and
+# tap groups.
+SIMULATED_CONV_CASES = ["non_square_everything", "stride_beyond_kernel", "depthwise", "same_even_kernel",
+                        "empty_batch"]
+SIMULATED_MAX_CASES = ["odd-overlap-pad", "dilation-nonsquare", "ceil-pad-overlap", "unbatched"]
+SIMULATED_AVG_CASES = ["nonsquare-batch1", "ceil-nonsquare", "stride1-overlap", "unbatched"]
+
+
+def _simulated_numba_cuda(op: str) -> list:
+    """pytest params (algorithm) of numba_cuda's own ``op`` implementations when they run under the
+    simulator; one skipped param saying why otherwise (on a GPU the sweeps above cover them)."""
+    usable, why = backends.available()["numba_cuda"]
+    if not usable:
+        return [pytest.param(None, id="unavailable", marks=pytest.mark.skip(reason=f"backend 'numba_cuda': {why}"))]
+    if backend_devices("numba_cuda") != ("cpu",):
+        return [pytest.param(None, id="on-a-gpu", marks=pytest.mark.skip(reason="numba_cuda runs on a GPU here: "
+                                                                              "the full sweeps above check it"))]
+    return [pytest.param(algorithm, id=algorithm) for algorithm in registry.own_algorithms(op, "numba_cuda")]
+
+
+def _pick(cases, ids: list[str]) -> list:
+    """The cases of a sweep with these ids, as pytest params."""
+    if isinstance(cases, dict):
+        return [pytest.param(*cases[case_id], id=case_id) for case_id in ids]
+    by_id = {case.id: case for case in cases}
+    return [pytest.param(*by_id[case_id].values, id=case_id) for case_id in ids]
+
+
+@pytest.mark.parametrize("algorithm", _simulated_numba_cuda("conv2d"))
+@pytest.mark.parametrize("x_shape, w_shape, kwargs", _pick(CONV_CASES, SIMULATED_CONV_CASES))
+def test_simulated_numba_cuda_conv2d_computes_what_its_reference_computes(algorithm, x_shape, w_shape, kwargs,
+                                                                          dtype, monkeypatch):
+    shrink_cuda_launches(monkeypatch)
+    test_tuned_conv2d_computes_what_its_reference_computes("numba_cuda", algorithm, x_shape, w_shape, kwargs,
+                                                           dtype, workspace="one_chunk")
+
+
+@pytest.mark.parametrize("algorithm", _simulated_numba_cuda("max_pool2d"))
+@pytest.mark.parametrize("shape, kwargs", _pick(MAX_CASES, SIMULATED_MAX_CASES))
+def test_simulated_numba_cuda_max_pool2d_computes_what_its_reference_computes(algorithm, shape, kwargs, dtype,
+                                                                              monkeypatch):
+    shrink_cuda_launches(monkeypatch)
+    test_tuned_max_pool2d_computes_what_its_reference_computes("numba_cuda", algorithm, shape, kwargs, dtype)
+
+
+@pytest.mark.parametrize("count_include_pad", [True, False], ids=["include-pad", "exclude-pad"])
+@pytest.mark.parametrize("algorithm", _simulated_numba_cuda("avg_pool2d"))
+@pytest.mark.parametrize("shape, kwargs", _pick(AVG_CASES, SIMULATED_AVG_CASES))
+def test_simulated_numba_cuda_avg_pool2d_computes_what_its_reference_computes(algorithm, shape, kwargs,
+                                                                              count_include_pad, dtype, monkeypatch):
+    shrink_cuda_launches(monkeypatch)
+    test_tuned_avg_pool2d_computes_what_its_reference_computes("numba_cuda", algorithm, shape, kwargs,
+                                                               count_include_pad, dtype)

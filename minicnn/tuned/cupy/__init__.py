@@ -19,17 +19,14 @@ import re
 import cupy
 
 from ...backends.registry import register
-from ...geometry import ConvGeometry
-from ..arguments import c_argument, conv_arguments
+from ..arguments import c_argument
 from ..gpu import launch as cuda_launch
 from ..gpu.launch import Launch
-from ..gpu.ops import GpuAvgPool, GpuKernels, GpuMaxPool, TiledDirectConv
-from ..gpu.sources import C_TYPES, SOURCES, compile_definitions, kernel_directory
+from ..gpu.ops import GpuAvgPool, GpuColumns, GpuKernels, GpuMaxPool, TiledDirectConv
+from ..gpu.sources import C_TYPES, SOURCE_OF, SOURCES, compile_definitions, kernel_directory
 from ..numpy.im2col import Im2colGemm
 
 BACKEND = "cupy"
-
-_SOURCE_OF = {kernel: source for source, kernels in SOURCES.items() for kernel in kernels}
 
 
 def _code(source: str) -> str:
@@ -58,7 +55,7 @@ def _module(source: str, tile_constants: tuple[int, int]) -> cupy.RawModule:
 @functools.lru_cache(maxsize=None)
 def _kernel(name: str, dtype_name: str, tile_constants: tuple[int, int]) -> cupy.RawKernel:
     """``name<float>`` or ``name<double>``, looked up once rather than at every launch."""
-    return _module(_SOURCE_OF[name], tile_constants).get_function(f"{name}<{C_TYPES[dtype_name]}>")
+    return _module(SOURCE_OF[name], tile_constants).get_function(f"{name}<{C_TYPES[dtype_name]}>")
 
 
 def _launch(name: str, dtype, launch: Launch, *arguments) -> None:
@@ -68,34 +65,9 @@ def _launch(name: str, dtype, launch: Launch, *arguments) -> None:
 
 
 _KERNELS = GpuKernels(BACKEND, _launch)
+_COLUMNS = GpuColumns(_KERNELS)
 
-
-def _column_sizes(input_shape: tuple, geom: ConvGeometry) -> tuple[int, ...]:
-    """(N, C, H, W, KH, KW, OH, OW, SH, SW, top, left, DH, DW): what im2col.cu's kernels take."""
-    return (*input_shape, *geom.kernel_size, *geom.output_size, *conv_arguments(geom)[:-1])
-
-
-def _im2col(x, geom: ConvGeometry):
-    """(n, C, H, W) -> column matrix (G, Cg*KH*KW, n*OH*OW), one thread per element."""
-    (x,) = _KERNELS.prepare("conv2d", x)
-    batch, channels = x.shape[:2]
-    (kh, kw), (oh, ow) = geom.kernel_size, geom.output_size
-    cols = cupy.empty((channels * kh * kw, batch * oh * ow), dtype=x.dtype)
-    _KERNELS.launch("im2col", x.dtype, cuda_launch.elementwise(cols.size), x, cols, *_column_sizes(x.shape, geom))
-    # A free split: channels are group-major, so the rows (c, i, j) of group g are block g.
-    return cols.reshape(geom.groups, channels // geom.groups * kh * kw, batch * oh * ow)
-
-
-def _col2im(grad_cols, geom: ConvGeometry, input_shape: tuple):
-    """(G, Cg*KH*KW, n*OH*OW) -> (n, C, H, W), one thread per input pixel."""
-    (grad_cols,) = _KERNELS.prepare("conv2d", grad_cols)
-    grad_x = cupy.empty(input_shape, dtype=grad_cols.dtype)
-    _KERNELS.launch("col2im", grad_x.dtype, cuda_launch.elementwise(grad_x.size), grad_cols, grad_x,
-                    *_column_sizes(input_shape, geom))
-    return grad_x
-
-
-register("conv2d", "im2col", Im2colGemm(_im2col, _col2im), backend=BACKEND)
+register("conv2d", "im2col", Im2colGemm(_COLUMNS.im2col, _COLUMNS.col2im), backend=BACKEND)
 register("conv2d", "direct", TiledDirectConv(_KERNELS), backend=BACKEND)
 register("max_pool2d", "direct", GpuMaxPool(_KERNELS), backend=BACKEND)
 register("avg_pool2d", "direct", GpuAvgPool(_KERNELS), backend=BACKEND)

@@ -23,6 +23,7 @@ import math
 from dataclasses import dataclass
 
 from ...geometry import ConvGeometry
+from ..index_math import input_extent
 
 TILE = 16  # side of a direct-conv tile: up to 16 x 16 = 256 threads per block
 WEIGHT_THREADS = 256  # threads per block of the grad-weight kernel
@@ -62,16 +63,11 @@ def _tile(size: tuple[int, int]) -> tuple[int, int]:
     return max(1, min(TILE, size[0])), max(1, min(TILE, size[1]))
 
 
-def _patch_side(tile: int, kernel: int, stride: int, dilation: int) -> int:
-    """Input rows read by ``tile`` consecutive output rows: (tile-1)*stride + (kernel-1)*dilation + 1."""
-    return (tile - 1) * stride + (kernel - 1) * dilation + 1
-
-
 def conv_forward(batch: int, out_channels: int, geom: ConvGeometry) -> Launch:
     """Block = a tile of output pixels of plane (n, o); shared = input patch + KH*KW weights."""
     (kh, kw), (sh, sw), (dh, dw) = geom.kernel_size, geom.stride, geom.dilation
     tile_h, tile_w = _tile(geom.output_size)
-    patch = _patch_side(tile_h, kh, sh, dh) * _patch_side(tile_w, kw, sw, dw)
+    patch = input_extent(tile_h, kh, sh, dh) * input_extent(tile_w, kw, sw, dw)
     (oh, ow) = geom.output_size
     grid = (batch * out_channels, math.ceil(oh / tile_h), math.ceil(ow / tile_w))
     return Launch(grid, (tile_w, tile_h, 1), patch + kh * kw)
@@ -104,7 +100,7 @@ def conv_grad_weight(batch: int, out_channels: int, group_channels: int, geom: C
     taps = kh * kw
     threads = min(WEIGHT_THREADS, taps * tile_h * tile_w)
     taps_per_block = min(taps, threads)
-    patch = _patch_side(tile_h, kh, sh, dh) * _patch_side(tile_w, kw, sw, dw)
+    patch = input_extent(tile_h, kh, sh, dh) * input_extent(tile_w, kw, sw, dw)
     grid = (out_channels * group_channels, math.ceil(taps / taps_per_block), min(batch, MAX_GRID_YZ))
     return Launch(grid, (threads, 1, 1), tile_h * tile_w + patch + threads)
 

@@ -1,10 +1,12 @@
 """Host side of the GPU kernels, shared by the CuPy and Numba CUDA backends.
 
 The two backends compile different sources (``kernels/*.cu`` with NVRTC, and the twins in
-:mod:`.numba_cuda_kernels` with Numba) of the same kernels, with the same arguments. What
+:mod:`minicnn.tuned.numba_cuda.kernels` with Numba) of the same kernels, with the same arguments. What
 differs is only how a kernel is found and launched, which each backend supplies as a
 :data:`Launcher`. Everything else — allocating outputs on the arrays' device, choosing the
-launch shape (:mod:`.launch`), building the argument lists — lives here once.
+launch shape (:mod:`.launch`), building the argument lists — lives here once. The argument
+lists are those of the C kernels: tests/test_kernel_sources.py checks them against the
+parameters parsed from ``kernels/*.cu``.
 
 Arrays are ``xp`` arrays: CuPy on a GPU; NumPy under Numba's CUDA simulator.
 """
@@ -28,6 +30,11 @@ Launcher = Callable[..., None]
 def conv_sizes(x_shape: tuple, w_shape: tuple, geom: ConvGeometry) -> tuple[int, ...]:
     """(C, H, W, C_out, Cg, KH, KW, OH, OW): the sizes every conv kernel takes after its arrays."""
     return (*x_shape[1:], *w_shape, *geom.output_size)
+
+
+def column_sizes(input_shape: tuple, geom: ConvGeometry) -> tuple[int, ...]:
+    """(N, C, H, W, KH, KW, OH, OW, SH, SW, top, left, DH, DW): what im2col.cu's kernels take after their arrays."""
+    return (*input_shape, *geom.kernel_size, *geom.output_size, *conv_arguments(geom)[:-1])
 
 
 def pool_sizes(input_shape: tuple, windows: SlidingWindows) -> tuple[int, ...]:
@@ -96,6 +103,33 @@ class TiledDirectConv:
         self.kernels.launch("conv2d_grad_weight", x.dtype, launch, grad_y, x, grad_w,
                             *conv_sizes(x.shape, w.shape, geom), *conv_arguments(geom), x.shape[0])
         return grad_w
+
+
+class GpuColumns:
+    """im2col and col2im by ``kernels/im2col.cu`` (one thread per element): the memory-bound halves
+    of conv2d "im2col", around the GEMMs the backend runs (cuBLAS, through ``cupy.matmul``)."""
+
+    def __init__(self, kernels: GpuKernels):
+        self.kernels = kernels
+
+    def im2col(self, x, geom: ConvGeometry):
+        """(n, C, H, W) -> column matrix (G, Cg*KH*KW, n*OH*OW)."""
+        (x,) = self.kernels.prepare("conv2d", x)
+        batch, channels = x.shape[:2]
+        (kh, kw), (oh, ow) = geom.kernel_size, geom.output_size
+        cols = array_module(x).empty((channels * kh * kw, batch * oh * ow), dtype=x.dtype)
+        self.kernels.launch("im2col", x.dtype, cuda_launch.elementwise(cols.size), x, cols,
+                            *column_sizes(x.shape, geom))
+        # A free split: channels are group-major, so the rows (c, i, j) of group g are block g.
+        return cols.reshape(geom.groups, channels // geom.groups * kh * kw, batch * oh * ow)
+
+    def col2im(self, grad_cols, geom: ConvGeometry, input_shape: tuple):
+        """(G, Cg*KH*KW, n*OH*OW) -> (n, C, H, W), one thread per input pixel (gathering, no atomics)."""
+        (grad_cols,) = self.kernels.prepare("conv2d", grad_cols)
+        grad_x = array_module(grad_cols).empty(input_shape, dtype=grad_cols.dtype)
+        self.kernels.launch("col2im", grad_x.dtype, cuda_launch.elementwise(grad_x.size), grad_cols, grad_x,
+                            *column_sizes(input_shape, geom))
+        return grad_x
 
 
 class GpuMaxPool:

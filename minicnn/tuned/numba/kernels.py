@@ -44,6 +44,8 @@ import numba
 import numpy as np
 from numba import prange
 
+from .. import index_math
+
 
 def _compile(parallel: bool, fastmath=False):
     """``@njit(cache=True)`` (with ``parallel``, ``fastmath``), or without the cache when no directory is writable.
@@ -71,47 +73,13 @@ fast_helper = _compile(parallel=False, fastmath={"contract", "reassoc"})
 
 
 # ---------------------------------------------------------------------------- index helpers
-@helper
-def valid_outputs(out_len, in_len, stride, offset):
-    """[lo, hi): the output positions p whose input position p*stride + offset is in [0, in_len).
-
-    lo is the first p with p*stride >= -offset, i.e. ceil(-offset / stride) when offset < 0;
-    hi - 1 is the last p with p*stride + offset <= in_len - 1. Empty (lo == hi) when none is.
-    """
-    lo = 0 if offset >= 0 else (-offset + stride - 1) // stride
-    hi = 0 if offset >= in_len else min(out_len, (in_len - 1 - offset) // stride + 1)
-    return lo, max(lo, hi)
-
-
-@helper
-def first_tap_at_or_after_border(start, dilation):
-    """The coordinate torch reports for a window's winner when every tap is -inf (its first tap).
-
-    A first tap in the top/left padding (start < 0) is replaced by the window's first tap at or
-    after the border; taps are ``dilation`` apart, so that is ``start mod dilation``.
-    """
-    return start % dilation if start < 0 else start
-
-
-@helper
-def output_row_reading(row, tap, dilation, stride, offset, out_len):
-    """The output row p whose tap ``tap`` reads input row ``row``, or -1 if none does.
-
-    Tap i of output row p reads row p*stride + i*dilation - offset (offset: the top padding),
-    so p = (row + offset - i*dilation) / stride where that is a whole number in [0, out_len).
-    At most one p qualifies: different output rows read different rows through one tap.
-    """
-    shifted = row + offset - tap * dilation  # = p * stride for the p that reads this row
-    if shifted < 0 or shifted % stride != 0 or shifted // stride >= out_len:
-        return -1
-    return shifted // stride
-
-
-@helper
-def window_reads_input(start, taps, dilation, size):
-    """Whether any of the taps start, start + dilation, … lands inside [0, size)."""
-    lo, hi = valid_outputs(taps, size, dilation, start)
-    return hi > lo
+# The index arithmetic shared with the Numba CUDA kernels (minicnn.tuned.index_math), inlined
+# into every kernel that calls it.
+_index = index_math.compile_for(numba.njit(inline="always"))
+valid_outputs = _index.valid_outputs
+first_tap_at_or_after_border = _index.first_tap_at_or_after_border
+output_row_reading = _index.output_reading
+window_reads_input = _index.window_reads_input
 
 
 # ---------------------------------------------------------------------------- direct conv

@@ -30,27 +30,18 @@ import numba
 import numpy as np
 from numba import cuda
 
+from .. import index_math
+
 
 # ---------------------------------------------------------------------------- device helpers
-@cuda.jit(device=True)
-def valid_outputs(out_len, in_len, stride, offset):
-    """[lo, hi): the positions p whose p*stride + offset lies in [0, in_len) (see the CPU twin)."""
-    lo = 0 if offset >= 0 else (-offset + stride - 1) // stride
-    hi = 0 if offset >= in_len else min(out_len, (in_len - 1 - offset) // stride + 1)
-    return lo, max(lo, hi)
-
-
-@cuda.jit(device=True)
-def first_tap_at_or_after_border(start, dilation):
-    """torch's winner of an all -inf window: its first tap, moved past the top/left border."""
-    return start % dilation if start < 0 else start
-
-
-@cuda.jit(device=True)
-def window_reads_input(start, taps, dilation, size):
-    """Whether any of the taps start, start + dilation, … lands inside [0, size)."""
-    lo, hi = valid_outputs(taps, size, dilation, start)
-    return hi > lo
+# The index arithmetic shared with the Numba CPU kernels (minicnn.tuned.index_math), compiled as
+# device functions inlined into the kernels that call them.
+_index = index_math.compile_for(cuda.jit(device=True, inline="always"))
+valid_outputs = _index.valid_outputs
+window_reads_input = _index.window_reads_input
+first_tap_at_or_after_border = _index.first_tap_at_or_after_border
+output_reading = _index.output_reading
+input_extent = _index.input_extent
 
 
 # ---------------------------------------------------------------------------- tiled direct conv
@@ -58,7 +49,7 @@ def window_reads_input(start, taps, dilation, size):
 def conv_kernels(dtype: np.dtype, tile: int, weight_threads: int) -> SimpleNamespace:
     """The three direct-conv kernels for float32 or float64 arrays, with tiles of up to
     ``tile`` x ``tile`` pixels and grad-weight blocks of up to ``weight_threads`` threads
-    (compiled on first launch; the launches of :mod:`.cuda_launch` must use the same values).
+    (compiled on first launch; the launches of :mod:`minicnn.tuned.gpu.launch` must use the same values).
     """
     real = numba.from_dtype(dtype)  # element type of the shared-memory tiles
     zero = dtype.type(0)  # accumulators start in the array's own precision
@@ -77,8 +68,7 @@ def conv_kernels(dtype: np.dtype, tile: int, weight_threads: int) -> SimpleNames
         once per block instead of once per tap.
         """
         tile_h, tile_w = min(tile, out_h), min(tile, out_w)  # = the block's shape
-        patch_h = (tile_h - 1) * sh + (kh - 1) * dh + 1
-        patch_w = (tile_w - 1) * sw + (kw - 1) * dw + 1
+        patch_h, patch_w = input_extent(tile_h, kh, sh, dh), input_extent(tile_w, kw, sw, dw)
         shared = cuda.shared.array(0, dtype=real)
         patch = shared[: patch_h * patch_w]  # row-major (patch_h, patch_w)
         taps = shared[patch_h * patch_w : patch_h * patch_w + kh * kw]  # row-major (KH, KW)
@@ -116,7 +106,8 @@ def conv_kernels(dtype: np.dtype, tile: int, weight_threads: int) -> SimpleNames
         """grad_x (N, C, H, W) from grad_y (N, C_out, OH, OW) and w; one thread per input pixel.
 
         Input row h is read by output row p through tap i exactly when p*SH + i*DH - top == h,
-        i.e. when reach = h + top - i*DH is >= 0 and divisible by SH, with p = reach / SH.
+        i.e. when reach = h + top - i*DH is >= 0 and divisible by SH, with p = reach / SH < OH
+        (:func:`output_reading`).
         Each thread gathers those contributions (no two threads write the same pixel, so no
         atomics). grid (N*C, tiles down, tiles across) over the input; block (tile_w, tile_h).
         The output rows that reach the tile's input rows h0 … h0 + tile_h - 1 are
@@ -150,16 +141,13 @@ def conv_kernels(dtype: np.dtype, tile: int, weight_threads: int) -> SimpleNames
             cuda.syncthreads()
             if h < height and v < width:
                 for i in range(kh):
-                    reach_row = h + top - i * dh  # = p*SH if output row p reads h through tap i
-                    if reach_row < 0 or reach_row % sh != 0:
+                    p = output_reading(h, i, dh, sh, top, out_h)  # the output row reading h through tap i
+                    if p < 0:
                         continue
-                    p = reach_row // sh
                     for j in range(kw):
-                        reach_col = v + left - j * dw
-                        if reach_col < 0 or reach_col % sw != 0:
-                            continue
-                        q = reach_col // sw
-                        total += taps[i * kw + j] * patch[(p - p_first) * patch_w + q - q_first]
+                        q = output_reading(v, j, dw, sw, left, out_w)
+                        if q >= 0:
+                            total += taps[i * kw + j] * patch[(p - p_first) * patch_w + q - q_first]
             cuda.syncthreads()
         if h < height and v < width:
             grad_x[n, channel, h, v] = total
@@ -189,8 +177,7 @@ def conv_kernels(dtype: np.dtype, tile: int, weight_threads: int) -> SimpleNames
         replica = t // taps_per_block
         active = replica < replicas and tap < kh * kw  # leftover threads only help loading
         i, j = tap // kw, tap % kw
-        patch_h = (tile_h - 1) * sh + (kh - 1) * dh + 1
-        patch_w = (tile_w - 1) * sw + (kw - 1) * dw + 1
+        patch_h, patch_w = input_extent(tile_h, kh, sh, dh), input_extent(tile_w, kw, sw, dw)
         shared = cuda.shared.array(0, dtype=real)
         grad_tile = shared[: tile_h * tile_w]
         patch = shared[tile_h * tile_w : tile_h * tile_w + patch_h * patch_w]
