@@ -250,3 +250,25 @@ def test_pooling_backend_reaches_the_backends_implementation(op, numba_required)
         y.sum().backward()  # after the block: the backward still belongs to the forward's implementation
         assert spy.calls == ["forward", "backward"] * 2
     assert implementations.lookup(op, "direct", "numpy") is implementations.reference(op, "direct")
+
+
+def test_a_registration_made_before_its_backend_loads_is_kept(numba_required):
+    """Registering numba's "direct" in a fresh process, before numba's package is imported, is not
+    undone when the first numba op imports it: the program's choice stands."""
+    code = """
+import sys
+import numpy as np
+import minicnn, minicnn.nn.functional as F
+from minicnn.backends import registry
+assert "minicnn.tuned.numba" not in sys.modules
+calls = []
+class Spy:
+    def forward(self, x, w, geom):
+        calls.append("forward")
+        return registry.reference("conv2d", "direct").forward(x, w, geom)
+registry.register("conv2d", "direct", Spy(), backend="numba")
+F.conv2d(minicnn.ones(1, 1, 4, 4), minicnn.ones(1, 1, 3, 3), algorithm="direct", backend="numba")
+assert "minicnn.tuned.numba" in sys.modules
+print(calls, type(registry.own("conv2d", "im2col", "numba")).__module__)
+"""
+    assert _run_python(code) == "['forward'] minicnn.tuned.numpy.im2col"

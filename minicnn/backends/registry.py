@@ -46,11 +46,17 @@ _loading = False
 
 
 def register(op: str, algorithm: str, implementation: Any, backend: str | None = None) -> None:
-    """Make ``implementation`` compute (op, algorithm) on ``backend`` (None: the reference, everywhere)."""
+    """Make ``implementation`` compute (op, algorithm) on ``backend`` (None: the reference, everywhere).
+
+    A backend's package registers its own implementations when it is first imported; one that
+    a program registered for that backend before then is kept, not overwritten.
+    """
     entry = Entry(op, algorithm, backend)
-    _IMPLEMENTATIONS[entry] = implementation
     if _loading:
         _LOADED[entry] = implementation
+        if entry in _IMPLEMENTATIONS:  # registered before its backend loaded: that choice stands
+            return
+    _IMPLEMENTATIONS[entry] = implementation
 
 
 def unregister(op: str, algorithm: str, backend: str | None = None) -> None:
