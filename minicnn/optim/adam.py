@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 from ..backends import array_module
 from ..tensor import Tensor
+from .fused import fused_update
 from .optimizer import Optimizer, ParamsT
 
 
@@ -84,18 +85,23 @@ class Adam(Optimizer):
             else:
                 grad = grad + weight_decay * param
 
+        bias_correction1 = 1 - beta1**step
+        bias_correction2 = 1 - beta2**step
+        step_size = lr / bias_correction1
+        max_exp_avg_sq = state["max_exp_avg_sq"].array if amsgrad else None
+        if fused_update("adam", param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lerp_weight=1 - beta1,
+                        beta2=beta2, bias_correction2=bias_correction2, eps=eps, step_size=step_size):
+            return  # the same arithmetic in one compiled pass (minicnn.optim.fused)
+
         _lerp_(exp_avg, grad, 1 - beta1)
         exp_avg_sq *= beta2
         exp_avg_sq += (1 - beta2) * grad * grad  # torch's addcmul order: (value * g) * g
         if amsgrad:
-            second_moment = state["max_exp_avg_sq"].array
+            second_moment = max_exp_avg_sq
             xp.maximum(second_moment, exp_avg_sq, out=second_moment)
         else:
             second_moment = exp_avg_sq
 
-        bias_correction1 = 1 - beta1**step
-        bias_correction2 = 1 - beta2**step
-        step_size = lr / bias_correction1
         denom = xp.sqrt(second_moment) / bias_correction2**0.5 + eps
         param += -step_size * exp_avg / denom  # torch's addcdiv order: (value * m) / denom
 
