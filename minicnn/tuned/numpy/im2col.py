@@ -155,9 +155,10 @@ def _padded_input(x, geom: ConvGeometry, order: tuple[int, ...]):
     rows = slice(top, top + height)
 
     def lay_out(c: slice):  # the channels c, on one core (see .parallel)
-        for border in (padded[c, :, :top], padded[c, :, top + height:],
-                       padded[c, :, rows, :left], padded[c, :, rows, left + width:]):
-            border.fill(0)  # (an empty view when that side has no padding)
+        if geom.is_padded:
+            for border in (padded[c, :, :top], padded[c, :, top + height:],
+                           padded[c, :, rows, :left], padded[c, :, rows, left + width:]):
+                border.fill(0)  # (an empty view on a side without padding)
         padded[c, :, rows, left : left + width] = x_in_order[c]
 
     split_over_cores(lay_out, channels, padded)
