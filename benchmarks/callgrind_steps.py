@@ -23,10 +23,12 @@ import minicnn
 import minicnn.nn.functional as F
 from minicnn.benchmark import STANDARD_LAYERS
 from minicnn.benchmark.cases import lenet5, operand_arrays
+from minicnn.functional import conv
 
 
 
 def conv_step(layer_name: str, direction: str):
+    """One F.conv2d call on a standard layer (float32, the process default: numpy, im2col), and its backward for "fwdbwd"."""
     layer = next(layer for layer in STANDARD_LAYERS if layer.name == layer_name)
     backward = direction == "fwdbwd"
     x, w, b = (minicnn.tensor(a, requires_grad=backward) for a in operand_arrays("conv2d", layer))
@@ -49,8 +51,8 @@ def conv_step(layer_name: str, direction: str):
 
 
 def lenet_step(batch: int):
+    """One LeNet-5 training step with Adam as `minicnn train` runs it by default: numba backend, conv2d "direct"."""
     minicnn.backends.set_backend("numba")
-    from minicnn.functional import conv
     conv.set_default_algorithm("direct")
     minicnn.manual_seed(0)
     model = lenet5(minicnn.nn)
