@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import sys
 from typing import Any, Iterator, NamedTuple
 
 # The package holding each backend's own implementations, imported on first lookup.
@@ -68,7 +69,8 @@ def load_backend(backend: str) -> None:
     """Import ``backend``'s package so that its implementations are registered (once)."""
     global _loading
     package = BACKEND_PACKAGES.get(backend)
-    if package is not None:
+    # Every conv2d and pooling call looks up its implementation: once imported, return at once.
+    if package is not None and package not in sys.modules:
         _loading, was_loading = True, _loading
         try:
             importlib.import_module(package)

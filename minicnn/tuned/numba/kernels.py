@@ -136,6 +136,18 @@ def columns_per_phase(width, left, out_w, kw, sw, dw):
 
 
 @helper
+def flat_row_start(plane, row, rows, row_length):
+    """Where row ``row`` of plane ``plane`` starts in a C-contiguous (planes, rows, ...) array seen flat,
+    each row ``row_length`` values long.
+
+    The direct kernels read rows of xs and grad_yt through one flat view taken per call and
+    these offsets, rather than a view per row: Numba builds a reshaped view with a runtime call,
+    which the inner loops ran some ten thousand times per LeNet-5 step.
+    """
+    return (plane * rows + row) * row_length
+
+
+@helper
 def tap_run_start(j, dw, sw, phase_columns, batch):
     """Where, in a phase-split batch-last row (SW, U, N) seen flat, the run that kernel tap j
     reads for output columns 0 … OW-1 starts: phase (j*DW) mod SW, column (j*DW) div SW."""
@@ -157,6 +169,7 @@ def conv2d_forward(xs, w, y, sh, sw, top, left, dh, dw, groups):
     out_h, out_w = y.shape[2], y.shape[3]
     per_group = out_channels // groups
     run = out_w * batch
+    x_flat, x_row = xs.reshape(-1), xs.shape[2] * xs.shape[3] * batch  # see flat_row_start
     for plane in prange(out_channels * out_h):
         p, o = plane // out_channels, plane % out_channels  # output row major: rows read stay in cache across o
         first_channel = (o // per_group) * group_channels  # input channels of o's group start here
@@ -166,10 +179,10 @@ def conv2d_forward(xs, w, y, sh, sw, top, left, dh, dw, groups):
                 row = p * sh + i * dh - top
                 if row < 0 or row >= height:  # tap row i of output row p lies in the padding
                     continue
-                image_row = xs[first_channel + c, row].reshape(-1)
+                image_row = flat_row_start(first_channel + c, row, height, x_row)
                 for j in range(kw):
-                    start = tap_run_start(j, dw, sw, phase_columns, batch)
-                    add_scaled(acc, 0, image_row, start, run, w[o, c, i, j])
+                    start = image_row + tap_run_start(j, dw, sw, phase_columns, batch)
+                    add_scaled(acc, 0, x_flat, start, run, w[o, c, i, j])
         for n in range(batch):
             for q in range(out_w):
                 y[n, o, p, q] = acc[q * batch + n]
@@ -193,6 +206,7 @@ def conv2d_grad_input(grad_yt, w, grad_x, sh, sw, top, left, dh, dw, groups):
     per_group = out_channels // groups
     run = out_w * batch
     phase_columns = columns_per_phase(width, left, out_w, kw, sw, dw)
+    grad_flat = grad_yt.reshape(-1)  # see flat_row_start
     for plane in prange(channels * height):
         row, channel = plane // channels, plane % channels  # input row major: grad rows stay in cache across channels
         g, c = channel // group_channels, channel % group_channels  # c: index within the group
@@ -202,10 +216,10 @@ def conv2d_grad_input(grad_yt, w, grad_x, sh, sw, top, left, dh, dw, groups):
                 p = output_row_reading(row, i, dh, sh, top, out_h)
                 if p < 0:
                     continue
-                grad_row = grad_yt[o, p].reshape(-1)
+                grad_row = flat_row_start(o, p, out_h, run)
                 for j in range(kw):
                     start = tap_run_start(j, dw, sw, phase_columns, batch)
-                    add_scaled(acc, start, grad_row, 0, run, w[o, c, i, j])
+                    add_scaled(acc, start, grad_flat, grad_row, run, w[o, c, i, j])
         for col in range(width):
             u, phase = divmod(col + left, sw)  # image column col is padded column col + left
             start = (phase * phase_columns + u) * batch
@@ -229,6 +243,8 @@ def conv2d_grad_weight(grad_yt, xs, grad_w, sh, sw, top, left, dh, dw, groups):
     _, group_channels, kh, kw = grad_w.shape
     per_group = out_channels // groups
     run = out_w * batch
+    x_flat, x_row = xs.reshape(-1), xs.shape[2] * phase_columns * batch  # see flat_row_start
+    grad_flat = grad_yt.reshape(-1)
     for kernel_row in prange(out_channels * group_channels * kh):
         # kernel_row = (c * KH + i) * C_out + o: the next iteration (the next o) reads the same input rows
         rest, o = kernel_row // out_channels, kernel_row % out_channels
@@ -237,10 +253,11 @@ def conv2d_grad_weight(grad_yt, xs, grad_w, sh, sw, top, left, dh, dw, groups):
         p_lo, p_hi = valid_outputs(out_h, height, sh, i * dh - top)
         totals = np.zeros(kw)  # totals[j] = grad_w[o, c, i, j], in float64
         for p in range(p_lo, p_hi):
-            image_row = xs[channel, p * sh + i * dh - top].reshape(-1)
-            grad_row = grad_yt[o, p].reshape(-1)
+            image_row = flat_row_start(channel, p * sh + i * dh - top, height, x_row)
+            grad_row = flat_row_start(o, p, out_h, run)
             for j in range(kw):
-                totals[j] += dot(grad_row, 0, image_row, tap_run_start(j, dw, sw, phase_columns, batch), run)
+                start = image_row + tap_run_start(j, dw, sw, phase_columns, batch)
+                totals[j] += dot(grad_flat, grad_row, x_flat, start, run)
         for j in range(kw):
             grad_w[o, c, i, j] = totals[j]
 

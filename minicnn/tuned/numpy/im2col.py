@@ -27,7 +27,10 @@ laid out in it, channel first:
   runs are N values long.
 * sample-major, columns (n, p, q), input (C, N, Hp, Wp): window rows are runs of OW values,
   and every transpose moves whole rows or images. On vgg_3x3 (56x56 images, batch 8) the
-  forward runs 18 % faster this way, fwd+bwd 10 %; on resnet_3x3 9 %.
+  forward runs 18 % faster this way, fwd+bwd 10 %; on resnet_3x3 9 %. On NumPy there are no
+  output transposes at all in this order: each sample's columns are a strided block BLAS
+  reads in place, so one GEMM per sample writes y[n] where it belongs and the weight gradient
+  reads grad y as it lies (:func:`_multiplies_per_sample`).
 
 :func:`column_order` picks sample-major when a window row of one sample is longer than the
 batch (and contiguous: stride 1), batch innermost otherwise. The code handles both as one
@@ -143,7 +146,8 @@ def _as_nchw(array, nchw_shape: tuple[int, ...], order: tuple[int, ...]):
 def _padded_input(x, geom: ConvGeometry, order: tuple[int, ...]):
     """(n, C, H, W) -> (C, A, Hp, Wp, B): the input padded with zeros, in ``order`` (see :func:`_batch_split`).
 
-    One transposing copy into this thread's reusable buffer (see :mod:`.workspace`).
+    One transposing copy into this thread's reusable buffer (see :mod:`.workspace`); only the
+    border around the image is zeroed, so that every element is written once.
     """
     xp = array_module(x)
     n, channels, height, width = x.shape
@@ -151,11 +155,14 @@ def _padded_input(x, geom: ConvGeometry, order: tuple[int, ...]):
     top, _, left, _ = geom.padding
     padded = scratch("padded_input", (channels, before, *geom.padded_size, after), x.dtype, xp)
     x_in_order = x.transpose(order).reshape(channels, before, height, width, after)
+    rows = slice(top, top + height)
 
     def lay_out(c: slice):  # the channels c, on one core (see .parallel)
         if geom.is_padded:
-            padded[c].fill(0)
-        padded[c, :, top : top + height, left : left + width] = x_in_order[c]
+            for border in (padded[c, :, :top], padded[c, :, top + height:],
+                           padded[c, :, rows, :left], padded[c, :, rows, left + width:]):
+                border.fill(0)  # (an empty view on a side without padding)
+        padded[c, :, rows, left : left + width] = x_in_order[c]
 
     split_over_cores(lay_out, channels, padded)
     return padded
@@ -236,6 +243,46 @@ def _output_from_columns(y_cols, n: int, geom: ConvGeometry, order: tuple[int, .
     return _as_nchw(y_cols, (n, groups * per_group, *geom.output_size), order)
 
 
+def _multiplies_per_sample(xp, order: tuple[int, ...]) -> bool:
+    """Whether the GEMMs run one per sample (and group) on grad y and y as they lie in NCHW.
+
+    With sample-major columns the columns of sample n are the (K, OH*OW) block
+    cols[g][:, n*L:(n+1)*L], a strided matrix BLAS reads as it is, and y[n]'s group g is its
+    product with W_g: the GEMM writes it in place, and grad y needs no transpose for the weight
+    gradient either (NumPy's matmul loops over the samples and groups). Batch innermost, the
+    product of the whole chunk holds y in (C_out, OH, OW, n) order and is transposed into y;
+    CuPy's batched GEMM copies strided operands anyway, so it multiplies whole chunks too.
+    """
+    return order == SAMPLE_MAJOR and xp.__name__ == "numpy"
+
+
+def _multiply_into(weight, columns, y, geom: ConvGeometry, order: tuple[int, ...]) -> None:
+    """y (n, C_out, OH, OW) = W_g @ cols[g] for every group: weight (G, Co/G, K), columns (G, K, columns in ``order``)."""
+    xp = array_module(columns)
+    n, pixels = y.shape[0], y.shape[2] * y.shape[3]
+    groups, per_group, depth = weight.shape
+    if _multiplies_per_sample(xp, order):
+        per_sample = columns.reshape(groups, depth, n, pixels).transpose(2, 0, 1, 3)  # (n, G, K, OH*OW), a view
+        xp.matmul(weight, per_sample, out=y.reshape(n, groups, per_group, pixels))
+    else:
+        y[...] = _output_from_columns(xp.matmul(weight, columns), n, geom, order)
+
+
+def _weight_gradient_per_sample(columns, grad_y, groups: int):
+    """(G, Co/G, K): sum over the samples n of dY_g[n] @ cols_g[n]^T, for sample-major columns (G, K, n*L).
+
+    grad_y (n, C_out, OH, OW) is read in place (see :func:`_multiplies_per_sample`). Each
+    product is taken as cols_g[n] @ dY_g[n]^T, (K, L) @ (L, Co/G), the operand order that
+    the whole-chunk GEMM uses too (see :meth:`Im2colGemm.backward`).
+    """
+    xp = array_module(columns)
+    n, out_channels, oh, ow = grad_y.shape
+    depth = columns.shape[1]
+    per_sample = columns.reshape(groups, depth, n, oh * ow).transpose(2, 0, 1, 3)  # (n, G, K, L)
+    dy = grad_y.reshape(n, groups, out_channels // groups, oh * ow)  # (n, G, Co/G, L)
+    return xp.matmul(per_sample, dy.swapaxes(-1, -2)).sum(axis=0).swapaxes(-1, -2)
+
+
 def _columns_from_output(grad_y, order: tuple[int, ...]):
     """(n, C_out, OH, OW) -> (C_out, columns), the inverse of :func:`_output_from_columns` (one copy)."""
     xp = array_module(grad_y)
@@ -293,8 +340,7 @@ class Im2colGemm:
         y = xp.empty((batch, out_channels, oh, ow), dtype=xp.result_type(x, w))
         for start, stop in chunks:
             columns = build(x[start:stop], geom)
-            y_cols = xp.matmul(weight, columns)  # (G, Co/G, columns)
-            y[start:stop] = _output_from_columns(y_cols, stop - start, geom, self.order)
+            _multiply_into(weight, columns, y[start:stop], geom, self.order)
         return y, (columns if keep else None)
 
     def backward(self, grad_y, x, w, geom: ConvGeometry, need_input: bool, need_weight: bool, saved=None):
@@ -317,16 +363,23 @@ class Im2colGemm:
         by_columns = need_input and not by_convolution  # grad x through dcols and col2im
         grad_weight = xp.zeros(weight.shape, dtype=w.dtype) if need_weight else None
         grad_x = xp.empty(x.shape, dtype=x.dtype) if by_columns else None
-        # dY in the columns' order serves the weight gradient and dcols; the convolution reads grad y itself.
+        # dY in the columns' order serves the weight gradient and dcols; the convolution reads grad y
+        # itself, and so do the per-sample GEMMs of the weight gradient on sample-major columns.
         chunks = _batch_chunks(x, geom) if need_weight or by_columns else []
+        per_sample = _multiplies_per_sample(xp, self.order)
         for start, stop in chunks:
-            dy = _columns_from_output(grad_y[start:stop], self.order).reshape(groups, weight.shape[1], -1)
+            dy = None
+            if by_columns or not per_sample:
+                dy = _columns_from_output(grad_y[start:stop], self.order).reshape(groups, weight.shape[1], -1)
             if need_weight:
-                # dW_g = dY_g @ cols[g]^T: (Co/G, n*L) @ (n*L, K), the whole chunk in one GEMM,
-                # computed as (cols[g] @ dY_g^T)^T: the same sums, in the operand order OpenBLAS
-                # runs 1.3-2.5x faster when Co/G and K are small next to n*L (LeNet and VGG layers).
                 columns = saved if saved is not None else self.columns(x[start:stop], geom)
-                grad_weight += xp.matmul(columns, dy.swapaxes(-1, -2)).swapaxes(-1, -2)
+                if dy is None:
+                    grad_weight += _weight_gradient_per_sample(columns, grad_y[start:stop], groups)
+                else:
+                    # dW_g = dY_g @ cols[g]^T: (Co/G, n*L) @ (n*L, K), the whole chunk in one GEMM,
+                    # computed as (cols[g] @ dY_g^T)^T: the same sums, in the operand order OpenBLAS
+                    # runs 1.3-2.5x faster when Co/G and K are small next to n*L (LeNet and VGG layers).
+                    grad_weight += xp.matmul(columns, dy.swapaxes(-1, -2)).swapaxes(-1, -2)
             if by_columns:
                 # dcols[g] = W_g^T @ dY_g: (K, Co/G) @ (Co/G, n*L).
                 grad_cols = scratch("grad_columns", (groups, weight.shape[2], dy.shape[2]), dy.dtype, xp)
