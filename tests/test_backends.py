@@ -226,7 +226,7 @@ def test_each_backend_registers_what_its_package_implements(numba_required):
     """The one registry lists, per backend, the (op, algorithm) pairs it computes with its own code."""
     pairs = {(entry.op, entry.algorithm) for entry in backends.implementations("numba")}
     assert pairs == {("conv2d", "direct"), ("conv2d", "im2col"), ("conv2d", "winograd"),
-                     ("max_pool2d", "direct"), ("avg_pool2d", "direct"), ("optim", "adam")}
+                     ("max_pool2d", "direct"), ("avg_pool2d", "direct")}
     assert {(entry.op, entry.algorithm) for entry in backends.implementations("numpy")} == {
         ("conv2d", "im2col"), ("conv2d", "winograd")}
     with pytest.raises(ValueError, match="unknown backend 'tpu'"):

@@ -20,7 +20,6 @@ from typing import Any
 
 from ..backends import array_module
 from ..tensor import Tensor
-from .fused import fused_update
 from .moments import adam_moments_, bias_corrections
 from .optimizer import Optimizer, ParamsT, check_hyperparameters, decayed_gradient
 
@@ -53,21 +52,16 @@ class Adam(Optimizer):
         xp = array_module(p.array)
         step = self._count_step(p)
         exp_avg, exp_avg_sq = self._state_buffer(p, "exp_avg"), self._state_buffer(p, "exp_avg_sq")
-        max_exp_avg_sq = self._state_buffer(p, "max_exp_avg_sq") if group["amsgrad"] else None
         grad = decayed_gradient(p, group)
-        bias_correction1, bias_correction2 = bias_corrections(group["betas"], step)
-        step_size = lr / bias_correction1
-        beta1, beta2 = group["betas"]
-        if fused_update("adam", p.array, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lerp_weight=1 - beta1,
-                        beta2=beta2, bias_correction2=bias_correction2, eps=eps, step_size=step_size):
-            return  # the same arithmetic in one compiled pass (minicnn.optim.fused)
         adam_moments_(exp_avg, exp_avg_sq, grad, group["betas"])
-        if max_exp_avg_sq is not None:
-            second_moment = max_exp_avg_sq
+        if group["amsgrad"]:
+            second_moment = self._state_buffer(p, "max_exp_avg_sq")
             xp.maximum(second_moment, exp_avg_sq, out=second_moment)
         else:
             second_moment = exp_avg_sq
 
+        bias_correction1, bias_correction2 = bias_corrections(group["betas"], step)
+        step_size = lr / bias_correction1
         denom = xp.sqrt(second_moment) / bias_correction2**0.5 + eps
         p.array += -step_size * exp_avg / denom  # torch's addcdiv order: (value * m) / denom
 

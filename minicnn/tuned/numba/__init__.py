@@ -19,7 +19,6 @@ from ..arguments import conv_arguments, divisor_plane, kernel_inputs, pool_argum
 from ..numpy.im2col import BATCH_INNERMOST, Im2colGemm
 from ..numpy.workspace import lend, scratch
 from . import kernels
-from .adam import FusedAdam
 
 BACKEND = "numba"
 
@@ -170,4 +169,3 @@ register("conv2d", "im2col", Im2colGemm(partial(_im2col, reuse=True), _col2im, B
 register("conv2d", "winograd", own("conv2d", "winograd", "numpy"), backend=BACKEND)
 register("max_pool2d", "direct", MaxPool(), backend=BACKEND)
 register("avg_pool2d", "direct", AvgPool(), backend=BACKEND)
-register("optim", "adam", FusedAdam(), backend=BACKEND)  # see minicnn.optim.fused
