@@ -22,12 +22,12 @@ laid out in it, channel first:
 * batch innermost, columns (p, q, n), input (C, Hp, Wp, N): one window row (the OW pixels of
   row p*SH + i*DH that tap (i, j) reads, for every sample) is a single contiguous run of OW*N
   values at stride 1 (N at larger strides). On LeNet's second layer (10x10 outputs, batch 64)
-  that is 64x fewer runs than sample-major, and im2col and col2im run 3x faster. The price is
+  that is 64x fewer runs than sample-major, which is what a strided copy costs. The price is
   three transposes between NCHW and the batch-innermost order (x in, y out, grad y in), whose
   runs are N values long.
 * sample-major, columns (n, p, q), input (C, N, Hp, Wp): window rows are runs of OW values,
-  and every transpose moves whole rows or images. On vgg_3x3 (56x56 images, batch 8) the
-  forward runs 18 % faster this way, fwd+bwd 10 %; on resnet_3x3 9 %. On NumPy there are no
+  and every transpose moves whole rows or images, which wins on large images with a small
+  batch (vgg_3x3, resnet_3x3: benchmarks/results/2026-12-02-conv-im2col-column-order-vs-before.txt). On NumPy there are no
   output transposes at all in this order: each sample's columns are a strided block BLAS
   reads in place, so one GEMM per sample writes y[n] where it belongs and the weight gradient
   reads grad y as it lies (:func:`_multiplies_per_sample`).
@@ -64,8 +64,8 @@ _workspace_limit = DEFAULT_WORKSPACE_LIMIT
 # Column matrices up to this size are kept from the forward for the weight gradient, so that
 # the backward does not build them again; they live until the backward has run. Above 32 MiB
 # (see minicnn.allocator) glibc maps a kept matrix afresh on each step, and its first writes
-# page-fault: on vgg_3x3's 55 MiB columns that cost 1.5 ms, a rebuild 6.5 ms, so keeping still
-# wins, up to the size one chunk may have anyway.
+# page-fault; that costs a fraction of rebuilding the matrix (measured on vgg_3x3), so keeping
+# still wins, up to the size one chunk may have anyway.
 KEEP_LIMIT = DEFAULT_WORKSPACE_LIMIT  # bytes
 
 
@@ -378,7 +378,7 @@ class Im2colGemm:
                 else:
                     # dW_g = dY_g @ cols[g]^T: (Co/G, n*L) @ (n*L, K), the whole chunk in one GEMM,
                     # computed as (cols[g] @ dY_g^T)^T: the same sums, in the operand order OpenBLAS
-                    # runs 1.3-2.5x faster when Co/G and K are small next to n*L (LeNet and VGG layers).
+                    # runs faster when Co/G and K are small next to n*L (LeNet and VGG layers).
                     grad_weight += xp.matmul(columns, dy.swapaxes(-1, -2)).swapaxes(-1, -2)
             if by_columns:
                 # dcols[g] = W_g^T @ dY_g: (K, Co/G) @ (Co/G, n*L).
@@ -397,9 +397,9 @@ def _input_gradient_is_a_convolution(w, geom: ConvGeometry) -> bool:
     At stride 1 it can: see :func:`_input_gradient_convolution`. That builds a column matrix
     of grad y, (C_out*KH*KW) x (N*H*W), and runs one GEMM with that long inner dimension,
     instead of dcols = W^T @ dY, (C*KH*KW) x (N*OH*OW) written out by a GEMM whose inner
-    dimension is only C_out, then col2im's KH*KW strided additions. On vgg_3x3 (64 -> 64
-    channels, 56x56) the GEMM and col2im took 24 + 13 ms, the convolution 19 ms. When C_out is
-    much larger than C (LeNet's 6 -> 16, where the columns would be 3x larger) col2im wins.
+    dimension is only C_out, then col2im's KH*KW strided additions: on vgg_3x3 (64 -> 64
+    channels, 56x56) the convolution takes about half their time. When C_out is much larger
+    than C (LeNet's 6 -> 16, where the columns would be 3x larger) col2im wins.
     """
     out_channels, group_channels = w.shape[:2]
     return geom.stride == (1, 1) and out_channels <= group_channels * geom.groups

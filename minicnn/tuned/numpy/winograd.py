@@ -15,8 +15,8 @@ Where the time goes, measured (NumPy, 2 cores, benchmarks/results/2026-12-02-con
 16 GEMMs run at the machine's GEMM speed and take about a quarter of the forward; the rest is
 the transforms, a few additions per value on arrays 4x the size of the output (16 values per
 2x2 tile), which the memory bus, not the arithmetic, limits. So the 2.25x fewer FLOPs do not
-pay for the data moved: the forward takes 1.1-1.3x im2col's time on resnet_3x3 and vgg_3x3 and
-1.8x on cnn_c2 (with the transforms written as einsums it took 4.4-5.1x). On a GPU, or fused
+pay for the data moved: the forward takes longer than im2col's even on resnet_3x3 and vgg_3x3
+(and the einsum transforms of the reference several times longer still). On a GPU, or fused
 into one kernel that keeps a tile's transform in registers, the balance differs.
 """
 from __future__ import annotations
@@ -40,8 +40,8 @@ def _combine_rows(matrix: np.ndarray, rows, out=None):
     Written as whole-array additions that skip the zero entries, so a transform whose matrix holds
     only 0 and ±1 (B^T, A^T) costs additions alone: one pass per output row with two terms. (A
     general contraction, einsum or tensordot, treats the 4x4 as a GEMM with an inner dimension
-    of 4 and spends its time transposing: vgg_3x3's input transform took 6x as long as the 16
-    GEMMs it feeds.) ``out``, if given, may be any strided view.
+    of 4 and spends its time transposing: on vgg_3x3 the input transform then took several
+    times as long as the 16 GEMMs it feeds.) ``out``, if given, may be any strided view.
     """
     xp = array_module(rows[0])
     if out is None:
@@ -92,8 +92,8 @@ def _transformed_input(x, groups: int, padding: tuple[int, int, int, int], outpu
     rows, entry a of tile row s being row 2s + a = 2(s + a//2) + a%2. The column pass writes its
     rows split by parity, so that each row term of the second pass reads rows of one parity
     a//2 further down: one contiguous TH x TW block per (channel, sample), where rows of the
-    tiles themselves would be runs of TW values 2 rows apart. On vgg_3x3, timed in turns with
-    the whole forward: 125 ms as an einsum over the tiles, 20 ms this way.
+    tiles themselves would be runs of TW values 2 rows apart (on vgg_3x3 about 6x faster than
+    an einsum over the tiles; benchmarks/results/2026-12-02-conv-algorithms-2core.md).
     """
     xp = array_module(x)
     batch, channels, height, width = x.shape

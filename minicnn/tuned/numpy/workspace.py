@@ -2,15 +2,16 @@
 
 Why not allocate them afresh each call: a column matrix is often tens of MiB, and glibc serves
 allocations above its mmap threshold (at most 32 MiB) with new pages from the kernel every
-time; the first write to each page then faults. On vgg_3x3 (a 58 MiB column matrix) building
-the columns took 17 ms into a fresh array and 6 ms into a reused one. So each thread keeps one
+time; the first write to each page then faults, and on vgg_3x3 (a 58 MiB column matrix) that
+made building the columns into a fresh array take about three times as long as into a reused
+one. So each thread keeps one
 buffer per role and hands out views of it; a view stays valid until the next request for the
 same role in the same thread, which is all im2col needs for the matrices it does not keep.
 
 The column matrix the forward keeps for the weight gradient outlives the call, so it cannot be
 a scratch view; :func:`lend` gives it a buffer from a pool instead, which takes the buffer back
-once the matrix is garbage. On vgg_3x3 that made a training step (fwd+bwd) 5 % faster than
-keeping a fresh array, whose 58 MiB the kernel zeroes page by page on first write.
+once the matrix is garbage, rather than keeping a fresh array whose pages the kernel zeroes
+one by one on first write (benchmarks/results/2026-12-02-conv-im2col-column-order-vs-before.txt).
 """
 from __future__ import annotations
 
