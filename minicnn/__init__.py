@@ -25,12 +25,12 @@ from .tensor import (
     numel, permute, relu, reshape, sigmoid, softmax, sqrt, squeeze, stack, std, sub, sum, t, tanh,
     transpose, unsqueeze, var, where,
 )
-from . import functional, nn, optim, utils, vision, models  # noqa: E402  (need Tensor first)
-from .serialization import load, save  # noqa: E402
-from .functional.conv import (  # noqa: E402  (the conv algorithm knobs, at the top for convenience)
+from . import functional, nn, optim, utils, vision, models  # after Tensor: they build on it
+from .serialization import load, save
+from .functional.conv import (  # the conv algorithm knobs, at the top for convenience
     available_algorithms, conv_algorithm, get_default_algorithm, set_default_algorithm,
 )
-from .study import summary  # noqa: E402
+from .study import summary
 
 __version__ = "0.1.0"
 
