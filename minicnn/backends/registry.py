@@ -93,6 +93,11 @@ def snapshot() -> Iterator[None]:
         _IMPLEMENTATIONS.update({**_LOADED, **saved})
 
 
+def has_reference(op: str, algorithm: str) -> bool:
+    """Whether (op, algorithm) has a reference implementation: one dict lookup, for every op call."""
+    return Entry(op, algorithm, None) in _IMPLEMENTATIONS
+
+
 def algorithms(op: str) -> tuple[str, ...]:
     """The algorithms of ``op`` that have a reference implementation, in registration order."""
     return tuple(entry.algorithm for entry in _IMPLEMENTATIONS if entry.op == op and entry.backend is None)
